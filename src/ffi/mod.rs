@@ -1,0 +1,551 @@
+//! The C ABI. All unsafe code of the crate is here; it calls only the public Rust API.
+//!
+//! Conventions: every function returns a status or a static string; outputs go through
+//! caller-owned structs whose first field, `struct_size`, the caller sets to `sizeof`; integers
+//! from C are validated before use (no Rust enum is ever read from C memory); every body runs
+//! inside `ffi_guard!`, so a panic becomes `SMTP_ERR_PANIC` instead of unwinding into C.
+#![allow(non_camel_case_types)]
+#![allow(unsafe_code)]
+
+use core::ffi::c_char;
+use core::mem::size_of;
+use core::ptr;
+
+use crate::{Classification, Command, Context, Error, Options, Scanner, Scope, Verdict};
+
+/// Runs an exported function's body; a panic becomes the given value instead of unwinding
+/// into C (undefined behaviour). Every exported function's body is wrapped in it (a test checks).
+macro_rules! ffi_guard {
+    ($on_panic:expr, $body:block) => {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $body)) {
+            Ok(value) => value,
+            Err(_) => $on_panic,
+        }
+    };
+}
+
+/// The major version of this header. It equals what `smtp_verdict_version()` reports.
+pub const SMTP_VERDICT_VERSION_MAJOR: u32 = 0;
+/// The minor version of this header.
+pub const SMTP_VERDICT_VERSION_MINOR: u32 = 1;
+/// The patch version of this header.
+pub const SMTP_VERDICT_VERSION_PATCH: u32 = 0;
+/// MAJOR * 10000 + MINOR * 100 + PATCH, for preprocessor comparisons.
+pub const SMTP_VERDICT_VERSION_NUMBER: u32 = 100;
+
+/// Longest reply line accepted, line end included; a longer one gives `SMTP_ERR_TOO_LONG`.
+pub const SMTP_MAX_LINE_LEN: usize = crate::MAX_LINE_LEN;
+/// Longest reply accepted; a longer one gives `SMTP_ERR_TOO_LONG`. A caller never needs to
+/// buffer more than this many bytes for one reply.
+pub const SMTP_MAX_REPLY_LEN: usize = crate::MAX_REPLY_LEN;
+
+/// What a function reports.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum smtp_status {
+    /// The reply was classified; `out` holds the verdict.
+    SMTP_OK = 0,
+    /// The reply is not complete yet: read more bytes and call again with the grown buffer.
+    /// Every field of `out` but `struct_size` is 0.
+    SMTP_INCOMPLETE = 1,
+    /// Not an SMTP reply. `out` holds the safe answer: retry, session scope,
+    /// `SMTP_FLAG_PROTOCOL_ERROR | SMTP_FLAG_CLOSE_CONNECTION`, `consumed` up to the end of the
+    /// offending line.
+    SMTP_ERR_MALFORMED = 2,
+    /// A line is over `SMTP_MAX_LINE_LEN` or the reply over `SMTP_MAX_REPLY_LEN` octets. `out`
+    /// holds the same safe answer as for `SMTP_ERR_MALFORMED`; `consumed` is 0 when the
+    /// offending line has no end in the buffer. Do not read more: close the connection.
+    SMTP_ERR_TOO_LONG = 3,
+    /// A required pointer is NULL. Nothing was classified.
+    SMTP_ERR_NULL_ARGUMENT = 4,
+    /// An unknown command or option bit, a `struct_size` below the first released size, a
+    /// misaligned struct, or a scanner state that no earlier call left. Nothing was classified.
+    SMTP_ERR_INVALID_ARGUMENT = 5,
+    /// A bug in the library was caught before it could unwind into C. Please report it.
+    SMTP_ERR_PANIC = 6,
+}
+use smtp_status::*;
+
+/// The command a reply answers: the values of `smtp_context.command`.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum smtp_command {
+    /// Not known: no command-specific rule applies, the scope is the session.
+    SMTP_CMD_UNKNOWN = 0,
+    /// The greeting the server sends on connect.
+    SMTP_CMD_GREETING = 1,
+    SMTP_CMD_EHLO = 2,
+    SMTP_CMD_HELO = 3,
+    /// LMTP's LHLO (RFC 2033).
+    SMTP_CMD_LHLO = 4,
+    SMTP_CMD_STARTTLS = 5,
+    SMTP_CMD_AUTH = 6,
+    SMTP_CMD_MAIL = 7,
+    SMTP_CMD_RCPT = 8,
+    /// The DATA command itself, normally answered by 354.
+    SMTP_CMD_DATA = 9,
+    /// The reply after the final dot of the message.
+    SMTP_CMD_DATA_END = 10,
+    /// A BDAT chunk that is not the last one (RFC 3030).
+    SMTP_CMD_BDAT = 11,
+    /// The BDAT chunk marked LAST.
+    SMTP_CMD_BDAT_LAST = 12,
+    SMTP_CMD_RSET = 13,
+    SMTP_CMD_VRFY = 14,
+    SMTP_CMD_EXPN = 15,
+    SMTP_CMD_HELP = 16,
+    SMTP_CMD_NOOP = 17,
+    SMTP_CMD_QUIT = 18,
+}
+
+/// What the caller should do: the values of `smtp_result.verdict`.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum smtp_verdict {
+    /// Go on.
+    SMTP_VERDICT_SUCCESS = 1,
+    /// Send what the server waits for (the message after 354, the next AUTH step after 334).
+    SMTP_VERDICT_INTERMEDIATE = 2,
+    /// Defer what the scope covers; try later.
+    SMTP_VERDICT_RETRY = 3,
+    /// A recipient limit. Scope recipient: keep the recipient for a new transaction on the same
+    /// connection right after this one. Scope transaction: resend all recipients of this
+    /// transaction in transactions of at most `accepted_recipients` each.
+    SMTP_VERDICT_BATCH_LIMIT = 4,
+    /// Bounce what the scope covers (for a greeting: this host refuses mail).
+    SMTP_VERDICT_PERMANENT = 5,
+}
+
+/// What the verdict applies to: the values of `smtp_result.scope`.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum smtp_scope {
+    /// One recipient: a RCPT reply, or (with `SMTP_OPT_LMTP`) a reply after the final dot.
+    SMTP_SCOPE_RECIPIENT = 1,
+    /// The transaction: MAIL, DATA, the reply after the final dot, BDAT.
+    SMTP_SCOPE_TRANSACTION = 2,
+    /// The connection: greeting, EHLO/HELO/LHLO, STARTTLS, AUTH, any 421, protocol errors.
+    SMTP_SCOPE_SESSION = 3,
+}
+
+/// Option bit: bare LF, mixed codes, lines over 512 octets and non-standard codes give
+/// `SMTP_ERR_MALFORMED`.
+pub const SMTP_OPT_STRICT: u32 = crate::Options::STRICT.bits();
+/// Option bit: 552 to RCPT without an enhanced code stays permanent, as Postfix does.
+pub const SMTP_OPT_552_PERMANENT: u32 = crate::Options::PERMANENT_552.bits();
+/// Option bit: LMTP; the replies after the final dot are one per accepted recipient.
+pub const SMTP_OPT_LMTP: u32 = crate::Options::LMTP.bits();
+
+/// Flag: the reply has more than one line.
+pub const SMTP_FLAG_MULTILINE: u32 = crate::Flags::MULTILINE.bits();
+/// Flag: a line ended in LF without CR.
+pub const SMTP_FLAG_BARE_LF: u32 = crate::Flags::BARE_LF.bits();
+/// Flag: the lines do not all carry the same code; the final line decides.
+pub const SMTP_FLAG_CODE_MISMATCH: u32 = crate::Flags::CODE_MISMATCH.bits();
+/// Flag: the enhanced code's class differs from the reply code's first digit; the reply code
+/// decided, the enhanced code is reported as sent.
+pub const SMTP_FLAG_CLASS_MISMATCH: u32 = crate::Flags::CLASS_MISMATCH.bits();
+/// Flag: the second digit is over 5 (`571`), or the first digit is not 2 to 5.
+pub const SMTP_FLAG_NONSTANDARD_CODE: u32 = crate::Flags::NONSTANDARD_CODE.bits();
+/// Flag: a positive code the command does not use (3xx to RCPT, 2xx to DATA).
+pub const SMTP_FLAG_UNEXPECTED_CODE: u32 = crate::Flags::UNEXPECTED_CODE.bits();
+/// Flag: the server broke the protocol; end the session, keep the mail.
+pub const SMTP_FLAG_PROTOCOL_ERROR: u32 = crate::Flags::PROTOCOL_ERROR.bits();
+/// Flag: close the connection after this reply (421, QUIT, protocol errors).
+pub const SMTP_FLAG_CLOSE_CONNECTION: u32 = crate::Flags::CLOSE_CONNECTION.bits();
+/// Flag: the batch limit was read from an RFC 821 style 552.
+pub const SMTP_FLAG_LEGACY_552: u32 = crate::Flags::LEGACY_552.bits();
+/// Flag: a DATA/BDAT reply in a transaction with no accepted recipient; it says nothing
+/// about any recipient.
+pub const SMTP_FLAG_NO_RECIPIENTS: u32 = crate::Flags::NO_RECIPIENTS.bits();
+/// Flag: a line is longer than the 512 octets of RFC 5321.
+pub const SMTP_FLAG_LONG_LINE: u32 = crate::Flags::LONG_LINE.bits();
+
+/// What the reply answers and where the transaction stands. Zero it, then set `struct_size`
+/// to `sizeof(smtp_context)`; a zeroed context (apart from `struct_size`) means "command
+/// unknown, no recipients, default options", as does passing NULL.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct smtp_context {
+    /// `sizeof(smtp_context)` as the caller knows it. Newer fields are read only if it covers them.
+    pub struct_size: u32,
+    /// An `SMTP_CMD_*` value.
+    pub command: u32,
+    /// RCPT commands accepted so far in this transaction (for a RCPT reply: before this one).
+    pub accepted_recipients: u32,
+    /// RCPT commands of this transaction that got `SMTP_VERDICT_BATCH_LIMIT`.
+    pub limited_recipients: u32,
+    /// `SMTP_OPT_*` bits; 0 for the default policy.
+    pub options: u32,
+}
+
+/// The verdict on one reply. Set `struct_size` to `sizeof(smtp_result)`; the library fills the
+/// rest and writes no more than `struct_size` bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct smtp_result {
+    /// `sizeof(smtp_result)` as the caller knows it; never written by the library.
+    pub struct_size: u32,
+    /// An `SMTP_VERDICT_*` value (0 only when the status is `SMTP_INCOMPLETE`).
+    pub verdict: u32,
+    /// An `SMTP_SCOPE_*` value (0 only when the status is `SMTP_INCOMPLETE`).
+    pub scope: u32,
+    /// The final line's reply code, such as 452 (0 if the reply could not be parsed).
+    pub code: u32,
+    /// The enhanced code as sent (class 2, 4 or 5); all three are 0 when the reply has none,
+    /// and on 3xx replies, which carry none (RFC 2034).
+    pub enhanced_class: u32,
+    pub enhanced_subject: u32,
+    pub enhanced_detail: u32,
+    /// `SMTP_FLAG_*` bits.
+    pub flags: u32,
+    /// Number of lines in the reply.
+    pub lines: u32,
+    /// Always 0 for now; keeps the following fields aligned.
+    pub reserved: u32,
+    /// Bytes of input this reply took, line ends included: the next reply starts at
+    /// `data + consumed`.
+    pub consumed: usize,
+    /// Where the final line's text (after the code and enhanced code, without the line end)
+    /// starts, as an offset into `data`. Not NUL-terminated.
+    pub text_offset: usize,
+    /// Length of that text in bytes.
+    pub text_len: usize,
+}
+
+/// Parse state for `smtp_classify_reply_incremental`. Set `struct_size` to
+/// `sizeof(smtp_scanner)` and call `smtp_scanner_reset`; the rest is private to the library.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct smtp_scanner {
+    /// `sizeof(smtp_scanner)` as the caller knows it.
+    pub struct_size: u32,
+    /// Private: written by the library only. Do not change.
+    pub private_state: [u32; 15],
+}
+
+const MIN_CONTEXT_SIZE: u32 = size_of::<smtp_context>() as u32;
+const MIN_RESULT_SIZE: u32 = size_of::<smtp_result>() as u32;
+const MIN_SCANNER_SIZE: u32 = size_of::<smtp_scanner>() as u32;
+
+/// Copies the first `min(struct_size, sizeof(T))` bytes of a caller's struct into a default
+/// one, after checking the pointer and `struct_size`. Nothing past `struct_size` is read.
+///
+/// # Safety
+/// `src` is NULL or points to a readable `T`-sized struct whose first field is a `u32`.
+unsafe fn read_sized<T: Copy + Default>(src: *const T, min_size: u32) -> Result<T, smtp_status> {
+    if src.is_null() {
+        return Err(SMTP_ERR_NULL_ARGUMENT);
+    }
+    if !src.is_aligned() {
+        return Err(SMTP_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: the caller promises a readable struct whose first field is its u32 size.
+    let size = unsafe { ptr::read(src.cast::<u32>()) };
+    if size < min_size {
+        return Err(SMTP_ERR_INVALID_ARGUMENT);
+    }
+    let mut value = T::default();
+    let len = (size as usize).min(size_of::<T>());
+    // SAFETY: `len` bytes are readable by the caller's `struct_size`; T is plain integers.
+    unsafe { ptr::copy_nonoverlapping(src.cast::<u8>(), (&raw mut value).cast::<u8>(), len) };
+    Ok(value)
+}
+
+/// Checks a caller's output struct and returns how many of its bytes may be written.
+///
+/// # Safety
+/// `dst` is NULL or points to a readable struct whose first field is a `u32`.
+unsafe fn writable_size<T>(dst: *mut T, min_size: u32) -> Result<usize, smtp_status> {
+    if dst.is_null() {
+        return Err(SMTP_ERR_NULL_ARGUMENT);
+    }
+    if !dst.is_aligned() {
+        return Err(SMTP_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: as the caller promises.
+    let size = unsafe { ptr::read(dst.cast::<u32>()) };
+    if size < min_size {
+        return Err(SMTP_ERR_INVALID_ARGUMENT);
+    }
+    Ok((size as usize).min(size_of::<T>()))
+}
+
+/// Writes `value` past its `struct_size` field into `len` bytes of `dst`.
+///
+/// # Safety
+/// `len` came from `writable_size(dst)`.
+unsafe fn write_sized<T>(dst: *mut T, value: &T, len: usize) {
+    let skip = size_of::<u32>();
+    // SAFETY: `dst` has `len` writable bytes; the caller's struct_size field is kept.
+    unsafe {
+        ptr::copy_nonoverlapping(
+            ptr::from_ref(value).cast::<u8>().add(skip),
+            dst.cast::<u8>().add(skip),
+            len - skip,
+        )
+    };
+}
+
+fn context_from_c(c: &smtp_context) -> Result<Context, smtp_status> {
+    Ok(Context {
+        command: Command::from_u32(c.command).ok_or(SMTP_ERR_INVALID_ARGUMENT)?,
+        accepted_recipients: c.accepted_recipients,
+        limited_recipients: c.limited_recipients,
+        options: Options::from_bits(c.options).ok_or(SMTP_ERR_INVALID_ARGUMENT)?,
+    })
+}
+
+fn result_to_c(c: &Classification) -> smtp_result {
+    let e = c.enhanced;
+    smtp_result {
+        struct_size: MIN_RESULT_SIZE,
+        verdict: c.verdict as u32,
+        scope: c.scope as u32,
+        code: u32::from(c.code),
+        enhanced_class: e.map_or(0, |e| u32::from(e.class)),
+        enhanced_subject: e.map_or(0, |e| u32::from(e.subject)),
+        enhanced_detail: e.map_or(0, |e| u32::from(e.detail)),
+        flags: c.flags.bits(),
+        lines: c.lines,
+        reserved: 0,
+        consumed: c.consumed,
+        text_offset: c.text.start,
+        text_len: c.text.len(),
+    }
+}
+
+/// The answer given with a status that classified nothing: retry, session scope.
+fn refusal() -> smtp_result {
+    smtp_result {
+        verdict: Verdict::Retry as u32,
+        scope: Scope::Session as u32,
+        ..smtp_result::default()
+    }
+}
+
+/// The shared body of both classify functions.
+///
+/// # Safety
+/// As documented on `smtp_classify_reply_incremental`.
+unsafe fn classify_c(
+    data: *const u8,
+    len: usize,
+    ctx: *const smtp_context,
+    scanner: Option<*mut smtp_scanner>,
+    out: *mut smtp_result,
+) -> smtp_status {
+    // SAFETY: `out` is NULL or a caller's smtp_result.
+    let out_len = match unsafe { writable_size(out, MIN_RESULT_SIZE) } {
+        Ok(len) => len,
+        Err(status) => return status,
+    };
+    let finish = |status: smtp_status, result: smtp_result| {
+        // SAFETY: out_len came from writable_size(out).
+        unsafe { write_sized(out, &result, out_len) };
+        status
+    };
+    let context = if ctx.is_null() {
+        Context::default()
+    } else {
+        // SAFETY: `ctx` is a caller's smtp_context.
+        match unsafe { read_sized(ctx, MIN_CONTEXT_SIZE) }.and_then(|c| context_from_c(&c)) {
+            Ok(context) => context,
+            Err(status) => return finish(status, refusal()),
+        }
+    };
+    if data.is_null() && len != 0 {
+        return finish(SMTP_ERR_NULL_ARGUMENT, refusal());
+    }
+    let mut state = match scanner {
+        None => Scanner::new(),
+        // SAFETY: `s` is a caller's smtp_scanner.
+        Some(s) => match unsafe { read_sized(s.cast_const(), MIN_SCANNER_SIZE) } {
+            Ok(raw) => match scanner_from_c(&raw) {
+                Some(state) => state,
+                None => return finish(SMTP_ERR_INVALID_ARGUMENT, refusal()),
+            },
+            Err(status) => return finish(status, refusal()),
+        },
+    };
+    // No reply is read past MAX_REPLY_LEN, so neither is the caller's buffer.
+    let len = len.min(crate::MAX_REPLY_LEN);
+    let input: &[u8] = if len == 0 {
+        &[]
+    } else {
+        // SAFETY: the caller promises `len` readable bytes at `data`, which is not NULL.
+        unsafe { core::slice::from_raw_parts(data, len) }
+    };
+    let outcome = state.classify(input, &context);
+    if let Some(s) = scanner {
+        let raw = scanner_to_c(&state);
+        // SAFETY: read_sized checked `s` and its struct_size above.
+        unsafe { write_sized(s, &raw, size_of::<smtp_scanner>()) };
+    }
+    match outcome {
+        Ok(c) => finish(SMTP_OK, result_to_c(&c)),
+        Err(Error::Incomplete) => finish(SMTP_INCOMPLETE, smtp_result::default()),
+        Err(e) => {
+            let status =
+                if matches!(e, Error::TooLong { .. }) { SMTP_ERR_TOO_LONG } else { SMTP_ERR_MALFORMED };
+            finish(status, e.fallback().map(|c| result_to_c(&c)).unwrap_or_else(refusal))
+        }
+    }
+}
+
+fn scanner_from_c(raw: &smtp_scanner) -> Option<Scanner> {
+    let (words, spare) = raw.private_state.split_at(Scanner::WORDS);
+    if spare.iter().any(|&w| w != 0) {
+        return None;
+    }
+    Scanner::from_words(words.try_into().ok()?)
+}
+
+fn scanner_to_c(state: &Scanner) -> smtp_scanner {
+    let mut raw = smtp_scanner { struct_size: MIN_SCANNER_SIZE, private_state: [0; 15] };
+    raw.private_state[..Scanner::WORDS].copy_from_slice(&state.to_words());
+    raw
+}
+
+/// Classifies the first SMTP reply in `data[0..len)`.
+///
+/// `data` holds bytes read from the server, starting at a reply; it may hold several
+/// pipelined replies (RFC 2920): only the first is classified and `out->consumed` says where
+/// the next begins. `ctx` describes the command the reply answers; NULL means "unknown
+/// command, no recipients, default options". `out->struct_size` must be set by the caller.
+///
+/// Returns `SMTP_OK` with the verdict in `out`; `SMTP_INCOMPLETE` when more bytes are needed
+/// (call again with the grown buffer; see `smtp_classify_reply_incremental` to avoid
+/// re-reading it); `SMTP_ERR_MALFORMED` or `SMTP_ERR_TOO_LONG` with the safe answer in `out`
+/// (retry, session scope, close the connection); `SMTP_ERR_NULL_ARGUMENT` when `out` is NULL,
+/// or `data` is NULL with `len` > 0 (NULL with `len` 0 is an empty buffer);
+/// `SMTP_ERR_INVALID_ARGUMENT` for an unknown command or option bit or a `struct_size` too
+/// small; `SMTP_ERR_PANIC` on an internal error. Whenever `out` is usable it is written,
+/// and a status that classified nothing leaves retry with session scope there.
+///
+/// Reads at most `SMTP_MAX_REPLY_LEN` bytes of `data` and never past `len`. Allocates
+/// nothing, keeps no state: safe to call from any number of threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smtp_classify_reply(
+    data: *const u8,
+    len: usize,
+    ctx: *const smtp_context,
+    out: *mut smtp_result,
+) -> smtp_status {
+    ffi_guard!(SMTP_ERR_PANIC, {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe { classify_c(data, len, ctx, None, out) }
+    })
+}
+
+/// Like `smtp_classify_reply`, but remembers in `scanner` how far an incomplete reply was
+/// read, so that a caller whose buffer grows a little at a time pays for each byte once.
+///
+/// Call it with the same buffer start each time, grown at the end (a reply sent one byte per
+/// packet costs no more in all than the reply sent at once). After any status other than
+/// `SMTP_INCOMPLETE` the scanner is reset, ready for the next reply at `data + consumed`.
+/// `scanner` must have been set up by `smtp_scanner_reset`; a state no call could have left
+/// gives `SMTP_ERR_INVALID_ARGUMENT`. Each thread (or connection) needs its own scanner.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smtp_classify_reply_incremental(
+    data: *const u8,
+    len: usize,
+    ctx: *const smtp_context,
+    scanner: *mut smtp_scanner,
+    out: *mut smtp_result,
+) -> smtp_status {
+    ffi_guard!(SMTP_ERR_PANIC, {
+        if scanner.is_null() {
+            return SMTP_ERR_NULL_ARGUMENT;
+        }
+        // SAFETY: the caller's pointers, as documented.
+        unsafe { classify_c(data, len, ctx, Some(scanner), out) }
+    })
+}
+
+/// Puts `scanner` in its initial state. Set `scanner->struct_size = sizeof(smtp_scanner)`
+/// first. Returns `SMTP_OK`, `SMTP_ERR_NULL_ARGUMENT` or `SMTP_ERR_INVALID_ARGUMENT` (size
+/// too small, or misaligned).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smtp_scanner_reset(scanner: *mut smtp_scanner) -> smtp_status {
+    ffi_guard!(SMTP_ERR_PANIC, {
+        // SAFETY: `scanner` is NULL or a caller's smtp_scanner.
+        match unsafe { writable_size(scanner, MIN_SCANNER_SIZE) } {
+            Ok(len) => {
+                // SAFETY: len came from writable_size(scanner).
+                unsafe { write_sized(scanner, &scanner_to_c(&Scanner::new()), len) };
+                SMTP_OK
+            }
+            Err(status) => status,
+        }
+    })
+}
+
+fn static_str(s: &'static core::ffi::CStr) -> *const c_char {
+    s.as_ptr()
+}
+
+/// The name of an `SMTP_VERDICT_*` value, such as "batch-limit", or "unknown".
+/// A static string: do not free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn smtp_verdict_name(verdict: u32) -> *const c_char {
+    ffi_guard!(static_str(c"unknown"), {
+        let all =
+            [Verdict::Success, Verdict::Intermediate, Verdict::Retry, Verdict::BatchLimit, Verdict::Permanent];
+        static_str(all.iter().find(|v| **v as u32 == verdict).map_or(c"unknown", |v| v.c_name()))
+    })
+}
+
+/// The name of an `SMTP_SCOPE_*` value, such as "recipient", or "unknown".
+/// A static string: do not free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn smtp_scope_name(scope: u32) -> *const c_char {
+    ffi_guard!(static_str(c"unknown"), {
+        let all = [Scope::Recipient, Scope::Transaction, Scope::Session];
+        static_str(all.iter().find(|s| **s as u32 == scope).map_or(c"unknown", |s| s.c_name()))
+    })
+}
+
+/// The name of an `smtp_status` value, such as "SMTP_INCOMPLETE", or "unknown".
+/// A static string: do not free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn smtp_status_name(status: u32) -> *const c_char {
+    ffi_guard!(static_str(c"unknown"), {
+        let names = [
+            c"SMTP_OK",
+            c"SMTP_INCOMPLETE",
+            c"SMTP_ERR_MALFORMED",
+            c"SMTP_ERR_TOO_LONG",
+            c"SMTP_ERR_NULL_ARGUMENT",
+            c"SMTP_ERR_INVALID_ARGUMENT",
+            c"SMTP_ERR_PANIC",
+        ];
+        static_str(names.get(status as usize).copied().unwrap_or(c"unknown"))
+    })
+}
+
+/// The IANA registry title of the enhanced status code `class.subject.detail`, such as
+/// "Too many recipients" for 4.5.3, or NULL if it is not registered.
+/// A static string: do not free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn smtp_enhanced_code_text(class: u32, subject: u32, detail: u32) -> *const c_char {
+    ffi_guard!(ptr::null(), {
+        match (u8::try_from(class), u16::try_from(subject), u16::try_from(detail)) {
+            (Ok(c), Ok(s), Ok(d)) => crate::enhanced_code_title_c_str(c, s, d).map_or(ptr::null(), static_str),
+            _ => ptr::null(),
+        }
+    })
+}
+
+/// The library's version, such as "0.1.0": the version the program runs with, which may be
+/// newer than the header it was built with (`SMTP_VERDICT_VERSION_*`).
+/// A static string: do not free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn smtp_verdict_version() -> *const c_char {
+    ffi_guard!(ptr::null(), {
+        static_str(match core::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => c"unknown",
+        })
+    })
+}

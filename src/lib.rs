@@ -1,0 +1,379 @@
+//! Classify SMTP server replies into verdicts a mail agent can act on.
+//!
+//! A reply is parsed (single or multiline, RFC 5321 4.2, with RFC 3463 enhanced status codes)
+//! and turned into a [`Verdict`] with a [`Scope`] and [`Flags`], following the policy in
+//! `POLICY.md`: above all, a recipient limit (452, or 552 in RFC 821 style, after RCPT) becomes
+//! [`Verdict::BatchLimit`] instead of an error, so no recipient is bounced or delayed for it.
+//!
+//! ```
+//! use smtp_verdict::{classify, Command, Context, Verdict};
+//!
+//! let ctx = Context { command: Command::Rcpt, accepted_recipients: 100, ..Context::default() };
+//! let c = classify(b"452 4.5.3 Error: too many recipients\r\n", &ctx).unwrap();
+//! assert_eq!(c.verdict, Verdict::BatchLimit);
+//! ```
+//!
+//! Nothing here allocates, keeps global state or uses `unsafe`; the C ABI lives in `ffi`.
+
+#![deny(unsafe_code)]
+
+pub mod ffi;
+mod parse;
+mod policy;
+mod registry;
+
+pub use parse::{Lines, Reply, Scanner};
+pub use registry::{enhanced_code_title, enhanced_code_title_c_str};
+
+/// Longest reply line accepted, line end included. RFC 5321 says 512, real servers send more.
+pub const MAX_LINE_LEN: usize = 8192;
+/// Longest reply accepted, all lines together.
+pub const MAX_REPLY_LEN: usize = 65536;
+/// The RFC 5321 4.5.3.1.5 line limit (line end included); longer lines are flagged.
+pub const RFC_LINE_LEN: usize = 512;
+
+/// The command a reply answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Command {
+    /// Not known to the caller: no command-specific rule applies.
+    #[default]
+    Unknown = 0,
+    /// The server's greeting on connect.
+    Greeting = 1,
+    Ehlo = 2,
+    Helo = 3,
+    /// LMTP's EHLO (RFC 2033).
+    Lhlo = 4,
+    StartTls = 5,
+    Auth = 6,
+    Mail = 7,
+    Rcpt = 8,
+    /// The DATA command itself (normally answered by 354).
+    Data = 9,
+    /// The reply after the final dot of the message.
+    DataEnd = 10,
+    /// A BDAT chunk that is not the last (RFC 3030).
+    Bdat = 11,
+    /// The BDAT chunk marked LAST.
+    BdatLast = 12,
+    Rset = 13,
+    Vrfy = 14,
+    Expn = 15,
+    Help = 16,
+    Noop = 17,
+    Quit = 18,
+}
+
+impl Command {
+    /// All commands, in the order of their numbers.
+    pub const ALL: [Command; 19] = [
+        Command::Unknown,
+        Command::Greeting,
+        Command::Ehlo,
+        Command::Helo,
+        Command::Lhlo,
+        Command::StartTls,
+        Command::Auth,
+        Command::Mail,
+        Command::Rcpt,
+        Command::Data,
+        Command::DataEnd,
+        Command::Bdat,
+        Command::BdatLast,
+        Command::Rset,
+        Command::Vrfy,
+        Command::Expn,
+        Command::Help,
+        Command::Noop,
+        Command::Quit,
+    ];
+
+    /// The command with this number, if there is one (numbers are those of the C ABI).
+    pub fn from_u32(n: u32) -> Option<Command> {
+        Command::ALL.get(usize::try_from(n).ok()?).copied()
+    }
+}
+
+/// Caller-selected behaviour changes; `Options::default()` is the policy as written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Options(u32);
+
+impl Options {
+    /// Bare LF, mixed codes, long lines and non-standard codes make a reply malformed.
+    pub const STRICT: Options = Options(1);
+    /// 552 to RCPT without an enhanced code stays permanent (as Postfix does).
+    pub const PERMANENT_552: Options = Options(2);
+    /// LMTP: the replies after the final dot are one per recipient (RFC 2033).
+    pub const LMTP: Options = Options(4);
+    /// Every known option bit.
+    pub const ALL: Options = Options(7);
+
+    /// The options with these bits, or `None` if a bit is unknown.
+    pub const fn from_bits(bits: u32) -> Option<Options> {
+        if bits & !Options::ALL.0 == 0 { Some(Options(bits)) } else { None }
+    }
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+    pub const fn contains(self, other: Options) -> bool {
+        self.0 & other.0 == other.0
+    }
+    pub const fn union(self, other: Options) -> Options {
+        Options(self.0 | other.0)
+    }
+}
+
+impl core::ops::BitOr for Options {
+    type Output = Options;
+    fn bitor(self, rhs: Options) -> Options {
+        self.union(rhs)
+    }
+}
+
+/// What the reply answers and where the transaction stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Context {
+    pub command: Command,
+    /// RCPT commands accepted so far in this transaction (for RCPT: before this one).
+    pub accepted_recipients: u32,
+    /// RCPT commands of this transaction that got [`Verdict::BatchLimit`].
+    pub limited_recipients: u32,
+    pub options: Options,
+}
+
+impl Context {
+    /// A context for `command` with no recipients and default options.
+    pub fn new(command: Command) -> Context {
+        Context { command, ..Context::default() }
+    }
+}
+
+/// What the caller should do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Verdict {
+    /// Go on.
+    Success = 1,
+    /// Send what the server waits for (354 after DATA, 334 during AUTH).
+    Intermediate = 2,
+    /// Defer what the scope covers and try later.
+    Retry = 3,
+    /// A recipient limit: deliver to the accepted recipients now and resend the rest in a new
+    /// transaction on the same connection right away.
+    BatchLimit = 4,
+    /// Bounce what the scope covers.
+    Permanent = 5,
+}
+
+impl Verdict {
+    /// A lower-case name for logs, such as `"batch-limit"`.
+    pub fn name(self) -> &'static str {
+        let name = self.name_with_nul();
+        &name[..name.len() - 1]
+    }
+
+    /// [`Verdict::name`] as a C string, for foreign callers.
+    pub fn c_name(self) -> &'static core::ffi::CStr {
+        core::ffi::CStr::from_bytes_with_nul(self.name_with_nul().as_bytes()).unwrap_or_default()
+    }
+
+    fn name_with_nul(self) -> &'static str {
+        match self {
+            Verdict::Success => "success\0",
+            Verdict::Intermediate => "intermediate\0",
+            Verdict::Retry => "retry\0",
+            Verdict::BatchLimit => "batch-limit\0",
+            Verdict::Permanent => "permanent\0",
+        }
+    }
+}
+
+/// What the verdict applies to (POLICY.md section 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Scope {
+    /// One recipient: a RCPT reply, or an LMTP reply after the final dot.
+    Recipient = 1,
+    /// The whole transaction: MAIL, DATA, the final dot, BDAT.
+    Transaction = 2,
+    /// The whole connection: greeting, EHLO, STARTTLS, AUTH, 421, protocol errors.
+    Session = 3,
+}
+
+impl Scope {
+    /// A lower-case name for logs, such as `"recipient"`.
+    pub fn name(self) -> &'static str {
+        let name = self.name_with_nul();
+        &name[..name.len() - 1]
+    }
+
+    /// [`Scope::name`] as a C string, for foreign callers.
+    pub fn c_name(self) -> &'static core::ffi::CStr {
+        core::ffi::CStr::from_bytes_with_nul(self.name_with_nul().as_bytes()).unwrap_or_default()
+    }
+
+    fn name_with_nul(self) -> &'static str {
+        match self {
+            Scope::Recipient => "recipient\0",
+            Scope::Transaction => "transaction\0",
+            Scope::Session => "session\0",
+        }
+    }
+}
+
+/// Facts about a reply worth logging or acting on, as bits (the same bits as the C ABI).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Flags(u32);
+
+impl Flags {
+    /// More than one line.
+    pub const MULTILINE: Flags = Flags(1 << 0);
+    /// A line ended in LF without CR.
+    pub const BARE_LF: Flags = Flags(1 << 1);
+    /// The lines do not all carry the same reply code.
+    pub const CODE_MISMATCH: Flags = Flags(1 << 2);
+    /// The enhanced code's class differs from the reply code's first digit.
+    pub const CLASS_MISMATCH: Flags = Flags(1 << 3);
+    /// The second digit is over 5, or the first is not 2 to 5.
+    pub const NONSTANDARD_CODE: Flags = Flags(1 << 4);
+    /// A positive code the command does not use (3xx to RCPT, 2xx to DATA, ...).
+    pub const UNEXPECTED_CODE: Flags = Flags(1 << 5);
+    /// The server broke the protocol: end the session, keep the mail.
+    pub const PROTOCOL_ERROR: Flags = Flags(1 << 6);
+    /// Close the connection after this reply.
+    pub const CLOSE_CONNECTION: Flags = Flags(1 << 7);
+    /// A batch limit read from an RFC 821 style 552.
+    pub const LEGACY_552: Flags = Flags(1 << 8);
+    /// A DATA reply in a transaction with no accepted recipient: it says nothing about any.
+    pub const NO_RECIPIENTS: Flags = Flags(1 << 9);
+    /// A line longer than 512 octets.
+    pub const LONG_LINE: Flags = Flags(1 << 10);
+    /// Every defined flag.
+    pub const ALL: Flags = Flags((1 << 11) - 1);
+
+    pub const fn empty() -> Flags {
+        Flags(0)
+    }
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+    pub const fn from_bits(bits: u32) -> Option<Flags> {
+        if bits & !Flags::ALL.0 == 0 { Some(Flags(bits)) } else { None }
+    }
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+    pub const fn union(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+    pub fn insert(&mut self, other: Flags) {
+        self.0 |= other.0;
+    }
+}
+
+impl core::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        self.union(rhs)
+    }
+}
+
+/// An RFC 3463 enhanced status code, `class.subject.detail`, as the server sent it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EnhancedCode {
+    pub class: u8,
+    pub subject: u16,
+    pub detail: u16,
+}
+
+impl EnhancedCode {
+    /// The IANA registry title of this code, if it is registered.
+    pub fn title(self) -> Option<&'static str> {
+        enhanced_code_title(self.class, self.subject, self.detail)
+    }
+}
+
+impl core::fmt::Display for EnhancedCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}.{}.{}", self.class, self.subject, self.detail)
+    }
+}
+
+/// The verdict on one reply, with what the caller needs to log it and to go on reading.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Classification {
+    pub verdict: Verdict,
+    pub scope: Scope,
+    /// The final line's reply code (0 when the reply could not be parsed).
+    pub code: u16,
+    /// The enhanced code as sent (`None` on 3xx replies, where RFC 2034 ignores it).
+    pub enhanced: Option<EnhancedCode>,
+    pub flags: Flags,
+    /// Lines in the reply.
+    pub lines: u32,
+    /// Bytes of input the reply took, line ends included.
+    pub consumed: usize,
+    /// Where the final line's text (after the code and enhanced code) lies in the input.
+    pub text: core::ops::Range<usize>,
+}
+
+/// Why a reply could not be classified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Error {
+    /// The reply is not complete yet: read more bytes and call again.
+    Incomplete,
+    /// Not an SMTP reply. `consumed` reaches the end of the offending line.
+    Malformed { consumed: usize, lines: u32 },
+    /// A line or the reply exceeds [`MAX_LINE_LEN`] or [`MAX_REPLY_LEN`]. `consumed` reaches
+    /// the end of the offending line if it has one, else it is 0.
+    TooLong { consumed: usize, lines: u32 },
+}
+
+impl Error {
+    /// The safe answer for a reply that cannot be read: retry, session scope, protocol error,
+    /// close the connection. `None` for [`Error::Incomplete`], which is no answer yet.
+    pub fn fallback(self) -> Option<Classification> {
+        let (consumed, lines) = match self {
+            Error::Incomplete => return None,
+            Error::Malformed { consumed, lines } | Error::TooLong { consumed, lines } => {
+                (consumed, lines)
+            }
+        };
+        Some(Classification {
+            verdict: Verdict::Retry,
+            scope: Scope::Session,
+            code: 0,
+            enhanced: None,
+            flags: Flags::PROTOCOL_ERROR | Flags::CLOSE_CONNECTION,
+            lines,
+            consumed,
+            text: consumed..consumed,
+        })
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Incomplete => f.write_str("incomplete SMTP reply"),
+            Error::Malformed { .. } => f.write_str("malformed SMTP reply"),
+            Error::TooLong { .. } => f.write_str("SMTP reply too long"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Parses the first reply in `input` and classifies it.
+///
+/// Several pipelined replies may follow each other in `input`: `consumed` says where the next
+/// one starts. Allocates nothing.
+pub fn classify(input: &[u8], ctx: &Context) -> Result<Classification, Error> {
+    Scanner::new().classify(input, ctx)
+}
+
+/// Parses the first reply in `input` without classifying it.
+pub fn parse(input: &[u8], options: Options) -> Result<Reply<'_>, Error> {
+    Scanner::new().parse(input, options)
+}

@@ -1,0 +1,333 @@
+//! The reply parser: RFC 5321 4.2 reply lines, RFC 3463 enhanced codes, pipelined streams.
+//!
+//! Lines are found with memchr; each complete line is read by the nom grammar below. Only
+//! complete lines are judged, so a reply cut anywhere is `Incomplete`, never a wrong answer.
+//! The [`Scanner`] keeps what earlier calls learned, so a caller whose buffer grows a byte at a
+//! time pays for each byte once, not once per call.
+
+use core::ops::Range;
+
+use nom::{
+    IResult, Parser,
+    branch::alt,
+    bytes::complete::{take_while, take_while_m_n},
+    character::complete::{char, satisfy},
+    combinator::{eof, map, peek, value},
+};
+
+use crate::{
+    Classification, Context, EnhancedCode, Error, Flags, MAX_LINE_LEN, MAX_REPLY_LEN, Options,
+    RFC_LINE_LEN,
+};
+
+/// A parsed reply, borrowing the input it was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reply<'a> {
+    bytes: &'a [u8],
+    code: u16,
+    enhanced: Option<EnhancedCode>,
+    flags: Flags,
+    lines: u32,
+    negative_line: bool,
+    text_start: usize,
+    text_end: usize,
+}
+
+impl<'a> Reply<'a> {
+    /// The final line's reply code.
+    pub fn code(&self) -> u16 {
+        self.code
+    }
+    /// The final line's enhanced code, or else the last line's that has one, as sent.
+    pub fn enhanced(&self) -> Option<EnhancedCode> {
+        self.enhanced
+    }
+    /// Parse facts: [`Flags::MULTILINE`], [`Flags::BARE_LF`], [`Flags::CODE_MISMATCH`],
+    /// [`Flags::LONG_LINE`].
+    pub fn flags(&self) -> Flags {
+        self.flags
+    }
+    /// Number of lines.
+    pub fn line_count(&self) -> u32 {
+        self.lines
+    }
+    /// True if any line's code starts with 4 or 5.
+    pub fn has_negative_line(&self) -> bool {
+        self.negative_line
+    }
+    /// Bytes of input the reply took, line ends included.
+    pub fn consumed(&self) -> usize {
+        self.bytes.len()
+    }
+    /// The whole reply as received, line ends included.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+    /// The final line's text after the code and enhanced code.
+    pub fn text(&self) -> &'a [u8] {
+        &self.bytes[self.text_start..self.text_end]
+    }
+    /// Where [`Reply::text`] lies in the input.
+    pub fn text_range(&self) -> Range<usize> {
+        self.text_start..self.text_end
+    }
+    /// The lines, each without its line end.
+    pub fn lines(&self) -> Lines<'a> {
+        Lines { rest: self.bytes }
+    }
+    /// Applies the verdict policy.
+    pub fn classify(&self, ctx: &Context) -> Classification {
+        crate::policy::classify(self, ctx)
+    }
+}
+
+/// Iterator over the lines of a [`Reply`], without their line ends.
+#[derive(Clone, Debug)]
+pub struct Lines<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let lf = memchr::memchr(b'\n', self.rest)?;
+        let line = &self.rest[..lf];
+        self.rest = &self.rest[lf + 1..];
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    }
+}
+
+/// Parse state carried between calls while a reply is incomplete.
+///
+/// Give the same scanner the same input again, grown at the end, and it goes on from the last
+/// line end instead of starting over. After any answer other than [`Error::Incomplete`] it is
+/// fresh again, ready for the next reply (which starts at the returned `consumed`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scanner {
+    /// Where the line being read starts.
+    line_start: u32,
+    /// Bytes of that line already searched for its end.
+    searched: u32,
+    lines: u32,
+    first_code: u16,
+    flags: Flags,
+    negative_line: bool,
+    enhanced: Option<EnhancedCode>,
+}
+
+/// One reply line's head: code, whether it is the last line, enhanced code, where text starts.
+struct LineHead {
+    code: u16,
+    last: bool,
+    enhanced: Option<EnhancedCode>,
+    text_start: usize,
+}
+
+type Res<'a, T> = IResult<&'a [u8], T, ()>;
+
+fn number(min: usize, max: usize) -> impl FnMut(&[u8]) -> Res<'_, u16> {
+    move |i| {
+        map(take_while_m_n(min, max, |b: u8| b.is_ascii_digit()), |d: &[u8]| {
+            d.iter().fold(0u16, |n, b| n * 10 + u16::from(b - b'0'))
+        })
+        .parse(i)
+    }
+}
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// `class "." subject "." detail`, followed by SP, HTAB or the end of the line (RFC 3463).
+fn enhanced_code(i: &[u8]) -> Res<'_, EnhancedCode> {
+    let (i, (_, class, _, subject, _, detail, _)) = (
+        take_while(|b| b == b' '),
+        satisfy(|c| matches!(c, '2' | '4' | '5')),
+        char('.'),
+        number(1, 3),
+        char('.'),
+        number(1, 3),
+        peek(alt((value((), satisfy(|c| c == ' ' || c == '\t')), value((), eof)))),
+    )
+        .parse(i)?;
+    let class = class as u8 - b'0';
+    Ok((i, EnhancedCode { class, subject, detail }))
+}
+
+/// Three digits, then `-` (more lines), SP (last line) or the end of the line (last line,
+/// code alone: RFC 5321 4.2 asks clients to accept it).
+fn code_and_separator(i: &[u8]) -> Res<'_, (u16, bool)> {
+    (number(3, 3), alt((value(false, char('-')), value(true, char(' ')), value(true, eof))))
+        .parse(i)
+}
+
+fn line_head(line: &[u8]) -> Option<LineHead> {
+    let (rest, (code, last)) = code_and_separator(line).ok()?;
+    let (enhanced, text) = match enhanced_code(rest) {
+        Ok((after, code)) => {
+            let text = take_while::<_, _, ()>(is_blank).parse(after).map_or(after, |(t, _)| t);
+            (Some(code), text)
+        }
+        Err(_) => (None, rest),
+    };
+    Some(LineHead { code, last, enhanced, text_start: line.len() - text.len() })
+}
+
+fn is_standard_code(code: u16) -> bool {
+    (2..=5).contains(&(code / 100)) && (code / 10) % 10 <= 5
+}
+
+impl Scanner {
+    /// A fresh scanner.
+    pub const fn new() -> Scanner {
+        Scanner {
+            line_start: 0,
+            searched: 0,
+            lines: 0,
+            first_code: 0,
+            flags: Flags::empty(),
+            negative_line: false,
+            enhanced: None,
+        }
+    }
+
+    /// Number of words in [`Scanner::to_words`].
+    pub const WORDS: usize = 10;
+
+    /// The state as plain integers, for callers that keep it in foreign memory (the C ABI).
+    pub fn to_words(&self) -> [u32; Scanner::WORDS] {
+        let e = self.enhanced;
+        [
+            self.line_start,
+            self.searched,
+            self.lines,
+            u32::from(self.first_code),
+            self.flags.bits(),
+            u32::from(self.negative_line),
+            u32::from(e.is_some()),
+            e.map_or(0, |e| u32::from(e.class)),
+            e.map_or(0, |e| u32::from(e.subject)),
+            e.map_or(0, |e| u32::from(e.detail)),
+        ]
+    }
+
+    /// The state from [`Scanner::to_words`], or `None` if the words could not have come from
+    /// there (a stale or corrupted copy).
+    pub fn from_words(w: &[u32; Scanner::WORDS]) -> Option<Scanner> {
+        let [line_start, searched, lines, first_code, flags, negative, has_enhanced, class, subject, detail] = *w;
+        let enhanced = match has_enhanced {
+            0 if class == 0 && subject == 0 && detail == 0 => None,
+            1 if matches!(class, 2 | 4 | 5) && subject < 1000 && detail < 1000 => {
+                Some(EnhancedCode { class: class as u8, subject: subject as u16, detail: detail as u16 })
+            }
+            _ => return None,
+        };
+        let consistent = line_start as usize <= MAX_REPLY_LEN
+            && searched as usize <= MAX_LINE_LEN
+            && lines <= line_start
+            && (lines == 0) == (line_start == 0)
+            && first_code < 1000
+            && negative <= 1;
+        Some(Scanner {
+            line_start,
+            searched,
+            lines,
+            first_code: first_code as u16,
+            flags: Flags::from_bits(flags)?,
+            negative_line: negative == 1,
+            enhanced,
+        })
+        .filter(|_| consistent)
+    }
+
+    /// True when no call has left a reply half read.
+    pub fn is_fresh(&self) -> bool {
+        *self == Scanner::new()
+    }
+
+    /// Parses the reply at the start of `input` and classifies it (see [`crate::classify`]).
+    pub fn classify(&mut self, input: &[u8], ctx: &Context) -> Result<Classification, Error> {
+        self.parse(input, ctx.options).map(|reply| reply.classify(ctx))
+    }
+
+    /// Parses the reply at the start of `input`.
+    pub fn parse<'a>(&mut self, input: &'a [u8], options: Options) -> Result<Reply<'a>, Error> {
+        let result = self.parse_lines(input, options);
+        if !matches!(result, Err(Error::Incomplete)) {
+            *self = Scanner::new();
+        }
+        result
+    }
+
+    fn parse_lines<'a>(&mut self, input: &'a [u8], options: Options) -> Result<Reply<'a>, Error> {
+        let strict = options.contains(Options::STRICT);
+        loop {
+            let start = self.line_start as usize;
+            let window_end = input.len().min(start + MAX_LINE_LEN).min(MAX_REPLY_LEN);
+            let search_from = start + self.searched as usize;
+            if search_from > window_end {
+                // Only a scanner reused on a shorter input gets here.
+                *self = Scanner::new();
+                return self.parse_lines(input, options);
+            }
+            let Some(lf) = memchr::memchr(b'\n', &input[search_from..window_end]) else {
+                if window_end == start + MAX_LINE_LEN || window_end == MAX_REPLY_LEN {
+                    return Err(Error::TooLong { consumed: 0, lines: self.lines });
+                }
+                self.searched = (window_end - start) as u32;
+                return Err(Error::Incomplete);
+            };
+            let lf = search_from + lf;
+            let end = lf + 1;
+            let bare_lf = lf == start || input[lf - 1] != b'\r';
+            let content_end = if bare_lf { lf } else { lf - 1 };
+            self.lines += 1;
+            self.line_start = end as u32;
+            self.searched = 0;
+            let malformed = Error::Malformed { consumed: end, lines: self.lines };
+
+            let Some(head) = line_head(&input[start..content_end]) else {
+                return Err(malformed);
+            };
+            if bare_lf {
+                self.flags.insert(Flags::BARE_LF);
+            }
+            if end - start > RFC_LINE_LEN {
+                self.flags.insert(Flags::LONG_LINE);
+            }
+            if self.lines == 1 {
+                self.first_code = head.code;
+            } else if head.code != self.first_code {
+                self.flags.insert(Flags::CODE_MISMATCH);
+            }
+            if strict
+                && (bare_lf
+                    || !is_standard_code(head.code)
+                    || self.flags.contains(Flags::CODE_MISMATCH)
+                    || self.flags.contains(Flags::LONG_LINE))
+            {
+                return Err(malformed);
+            }
+            self.negative_line |= matches!(head.code / 100, 4 | 5);
+            if head.enhanced.is_some() {
+                self.enhanced = head.enhanced;
+            }
+            if head.last {
+                let mut flags = self.flags;
+                if self.lines > 1 {
+                    flags.insert(Flags::MULTILINE);
+                }
+                return Ok(Reply {
+                    bytes: &input[..end],
+                    code: head.code,
+                    enhanced: self.enhanced,
+                    flags,
+                    lines: self.lines,
+                    negative_line: self.negative_line,
+                    text_start: start + head.text_start,
+                    text_end: content_end,
+                });
+            }
+        }
+    }
+}

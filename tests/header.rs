@@ -1,0 +1,26 @@
+//! The committed header is what the pinned cbindgen generates from the sources now.
+
+use std::path::Path;
+
+#[test]
+fn header_is_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    let mut generated = Vec::new();
+    cbindgen::Builder::new()
+        .with_crate(root)
+        .with_config(config)
+        .generate()
+        .expect("cbindgen generates the header")
+        .write(&mut generated);
+    let path = root.join("include/smtp_verdict.h");
+    if std::env::var_os("SMTP_VERDICT_BLESS").is_some() {
+        std::fs::write(&path, &generated).expect("write header");
+    }
+    let committed = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "include/smtp_verdict.h is not what cbindgen generates: run \
+         `SMTP_VERDICT_BLESS=1 cargo test --test header` and commit the result"
+    );
+}

@@ -34,7 +34,6 @@ pub const RFC_LINE_LEN: usize = 512;
 
 /// The command a reply answers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[repr(u32)]
 pub enum Command {
     /// Not known to the caller: no command-specific rule applies.
     #[default]
@@ -151,7 +150,6 @@ impl Context {
 
 /// What the caller should do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
 pub enum Verdict {
     /// Go on.
     Success = 1,
@@ -191,7 +189,6 @@ impl Verdict {
 
 /// What the verdict applies to (POLICY.md section 5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
 pub enum Scope {
     /// One recipient: a RCPT reply, or an LMTP reply after the final dot.
     Recipient = 1,

@@ -192,6 +192,8 @@ impl Scanner {
     }
 
     /// Number of words in [`Scanner::to_words`].
+    ///
+    /// cbindgen:ignore
     pub const WORDS: usize = 10;
 
     /// The state as plain integers, for callers that keep it in foreign memory (the C ABI).

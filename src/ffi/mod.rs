@@ -11,7 +11,7 @@ use core::ffi::c_char;
 use core::mem::size_of;
 use core::ptr;
 
-use crate::{Classification, Command, Context, Error, Options, Scanner, Scope, Verdict};
+use crate::{Classification, Command, Context, Error, Flags, Options, Scanner, Scope, Verdict};
 
 /// Runs an exported function's body; a panic becomes the given value instead of unwinding
 /// into C (undefined behaviour). Every exported function's body is wrapped in it (a test checks).
@@ -34,10 +34,10 @@ pub const SMTP_VERDICT_VERSION_PATCH: u32 = 0;
 pub const SMTP_VERDICT_VERSION_NUMBER: u32 = 100;
 
 /// Longest reply line accepted, line end included; a longer one gives `SMTP_ERR_TOO_LONG`.
-pub const SMTP_MAX_LINE_LEN: usize = crate::MAX_LINE_LEN;
+pub const SMTP_MAX_LINE_LEN: usize = 8192;
 /// Longest reply accepted; a longer one gives `SMTP_ERR_TOO_LONG`. A caller never needs to
 /// buffer more than this many bytes for one reply.
-pub const SMTP_MAX_REPLY_LEN: usize = crate::MAX_REPLY_LEN;
+pub const SMTP_MAX_REPLY_LEN: usize = 65536;
 
 /// What a function reports.
 #[repr(u32)]
@@ -130,36 +130,52 @@ pub enum smtp_scope {
 
 /// Option bit: bare LF, mixed codes, lines over 512 octets and non-standard codes give
 /// `SMTP_ERR_MALFORMED`.
-pub const SMTP_OPT_STRICT: u32 = crate::Options::STRICT.bits();
+pub const SMTP_OPT_STRICT: u32 = 1;
 /// Option bit: 552 to RCPT without an enhanced code stays permanent, as Postfix does.
-pub const SMTP_OPT_552_PERMANENT: u32 = crate::Options::PERMANENT_552.bits();
+pub const SMTP_OPT_552_PERMANENT: u32 = 2;
 /// Option bit: LMTP; the replies after the final dot are one per accepted recipient.
-pub const SMTP_OPT_LMTP: u32 = crate::Options::LMTP.bits();
+pub const SMTP_OPT_LMTP: u32 = 4;
 
 /// Flag: the reply has more than one line.
-pub const SMTP_FLAG_MULTILINE: u32 = crate::Flags::MULTILINE.bits();
+pub const SMTP_FLAG_MULTILINE: u32 = 1;
 /// Flag: a line ended in LF without CR.
-pub const SMTP_FLAG_BARE_LF: u32 = crate::Flags::BARE_LF.bits();
+pub const SMTP_FLAG_BARE_LF: u32 = 2;
 /// Flag: the lines do not all carry the same code; the final line decides.
-pub const SMTP_FLAG_CODE_MISMATCH: u32 = crate::Flags::CODE_MISMATCH.bits();
+pub const SMTP_FLAG_CODE_MISMATCH: u32 = 4;
 /// Flag: the enhanced code's class differs from the reply code's first digit; the reply code
 /// decided, the enhanced code is reported as sent.
-pub const SMTP_FLAG_CLASS_MISMATCH: u32 = crate::Flags::CLASS_MISMATCH.bits();
+pub const SMTP_FLAG_CLASS_MISMATCH: u32 = 8;
 /// Flag: the second digit is over 5 (`571`), or the first digit is not 2 to 5.
-pub const SMTP_FLAG_NONSTANDARD_CODE: u32 = crate::Flags::NONSTANDARD_CODE.bits();
+pub const SMTP_FLAG_NONSTANDARD_CODE: u32 = 16;
 /// Flag: a positive code the command does not use (3xx to RCPT, 2xx to DATA).
-pub const SMTP_FLAG_UNEXPECTED_CODE: u32 = crate::Flags::UNEXPECTED_CODE.bits();
+pub const SMTP_FLAG_UNEXPECTED_CODE: u32 = 32;
 /// Flag: the server broke the protocol; end the session, keep the mail.
-pub const SMTP_FLAG_PROTOCOL_ERROR: u32 = crate::Flags::PROTOCOL_ERROR.bits();
+pub const SMTP_FLAG_PROTOCOL_ERROR: u32 = 64;
 /// Flag: close the connection after this reply (421, QUIT, protocol errors).
-pub const SMTP_FLAG_CLOSE_CONNECTION: u32 = crate::Flags::CLOSE_CONNECTION.bits();
+pub const SMTP_FLAG_CLOSE_CONNECTION: u32 = 128;
 /// Flag: the batch limit was read from an RFC 821 style 552.
-pub const SMTP_FLAG_LEGACY_552: u32 = crate::Flags::LEGACY_552.bits();
+pub const SMTP_FLAG_LEGACY_552: u32 = 256;
 /// Flag: a DATA/BDAT reply in a transaction with no accepted recipient; it says nothing
 /// about any recipient.
-pub const SMTP_FLAG_NO_RECIPIENTS: u32 = crate::Flags::NO_RECIPIENTS.bits();
+pub const SMTP_FLAG_NO_RECIPIENTS: u32 = 512;
 /// Flag: a line is longer than the 512 octets of RFC 5321.
-pub const SMTP_FLAG_LONG_LINE: u32 = crate::Flags::LONG_LINE.bits();
+pub const SMTP_FLAG_LONG_LINE: u32 = 1024;
+
+// cbindgen needs literals; these tie them to the Rust API.
+const _: () = {
+    assert!(SMTP_MAX_LINE_LEN == crate::MAX_LINE_LEN && SMTP_MAX_REPLY_LEN == crate::MAX_REPLY_LEN);
+    assert!(SMTP_OPT_STRICT == Options::STRICT.bits());
+    assert!(SMTP_OPT_552_PERMANENT == Options::PERMANENT_552.bits());
+    assert!(SMTP_OPT_LMTP == Options::LMTP.bits());
+    let all = SMTP_FLAG_MULTILINE | SMTP_FLAG_BARE_LF | SMTP_FLAG_CODE_MISMATCH
+        | SMTP_FLAG_CLASS_MISMATCH | SMTP_FLAG_NONSTANDARD_CODE | SMTP_FLAG_UNEXPECTED_CODE
+        | SMTP_FLAG_PROTOCOL_ERROR | SMTP_FLAG_CLOSE_CONNECTION | SMTP_FLAG_LEGACY_552
+        | SMTP_FLAG_NO_RECIPIENTS | SMTP_FLAG_LONG_LINE;
+    assert!(all == Flags::ALL.bits());
+    assert!(SMTP_FLAG_LEGACY_552 == Flags::LEGACY_552.bits());
+    assert!(SMTP_FLAG_LONG_LINE == Flags::LONG_LINE.bits());
+    assert!(SMTP_FLAG_CLOSE_CONNECTION == Flags::CLOSE_CONNECTION.bits());
+};
 
 /// What the reply answers and where the transaction stands. Zero it, then set `struct_size`
 /// to `sizeof(smtp_context)`; a zeroed context (apart from `struct_size`) means "command
@@ -528,9 +544,17 @@ pub extern "C" fn smtp_status_name(status: u32) -> *const c_char {
 /// "Too many recipients" for 4.5.3, or NULL if it is not registered.
 /// A static string: do not free it.
 #[unsafe(no_mangle)]
-pub extern "C" fn smtp_enhanced_code_text(class: u32, subject: u32, detail: u32) -> *const c_char {
+pub extern "C" fn smtp_enhanced_code_text(
+    enhanced_class: u32,
+    enhanced_subject: u32,
+    enhanced_detail: u32,
+) -> *const c_char {
     ffi_guard!(ptr::null(), {
-        match (u8::try_from(class), u16::try_from(subject), u16::try_from(detail)) {
+        match (
+            u8::try_from(enhanced_class),
+            u16::try_from(enhanced_subject),
+            u16::try_from(enhanced_detail),
+        ) {
             (Ok(c), Ok(s), Ok(d)) => crate::enhanced_code_title_c_str(c, s, d).map_or(ptr::null(), static_str),
             _ => ptr::null(),
         }

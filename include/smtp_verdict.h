@@ -450,11 +450,17 @@ extern "C" {
  * (retry, session scope, close the connection); `SMTP_ERR_NULL_ARGUMENT` when `out` is NULL,
  * or `data` is NULL with `len` > 0 (NULL with `len` 0 is an empty buffer);
  * `SMTP_ERR_INVALID_ARGUMENT` for an unknown command or option bit or a `struct_size` too
- * small; `SMTP_ERR_PANIC` on an internal error. Whenever `out` is usable it is written,
- * and a status that classified nothing leaves retry with session scope there.
+ * small; `SMTP_ERR_PANIC` on an internal error. Whenever `out` is usable it is written: after
+ * `SMTP_ERR_NULL_ARGUMENT` (for `data`) and `SMTP_ERR_INVALID_ARGUMENT` (for `ctx`) it says
+ * retry, session scope, so a caller that reads only the verdict stays safe.
  *
  * Reads at most `SMTP_MAX_REPLY_LEN` bytes of `data` and never past `len`. Allocates
  * nothing, keeps no state: safe to call from any number of threads at once.
+ *
+ * # Safety
+ * `data` points to `len` readable bytes (or is NULL with `len` 0); `ctx` is NULL or points to
+ * a readable `smtp_context`; `out` is NULL or points to a writable `smtp_result`. Each struct
+ * is at least as large as its `struct_size` says.
  */
 smtp_status smtp_classify_reply(const uint8_t *data,
                                 size_t len,
@@ -470,6 +476,10 @@ smtp_status smtp_classify_reply(const uint8_t *data,
  * `SMTP_INCOMPLETE` the scanner is reset, ready for the next reply at `data + consumed`.
  * `scanner` must have been set up by `smtp_scanner_reset`; a state no call could have left
  * gives `SMTP_ERR_INVALID_ARGUMENT`. Each thread (or connection) needs its own scanner.
+ *
+ * # Safety
+ * As for `smtp_classify_reply`; `scanner` is NULL or points to a writable `smtp_scanner`
+ * that no other thread uses during the call.
  */
 smtp_status smtp_classify_reply_incremental(const uint8_t *data,
                                             size_t len,
@@ -481,6 +491,9 @@ smtp_status smtp_classify_reply_incremental(const uint8_t *data,
  * Puts `scanner` in its initial state. Set `scanner->struct_size = sizeof(smtp_scanner)`
  * first. Returns `SMTP_OK`, `SMTP_ERR_NULL_ARGUMENT` or `SMTP_ERR_INVALID_ARGUMENT` (size
  * too small, or misaligned).
+ *
+ * # Safety
+ * `scanner` is NULL or points to a writable `smtp_scanner` at least `struct_size` bytes long.
  */
 smtp_status smtp_scanner_reset(struct smtp_scanner *scanner);
 

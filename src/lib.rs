@@ -110,7 +110,11 @@ impl Options {
 
     /// The options with these bits, or `None` if a bit is unknown.
     pub const fn from_bits(bits: u32) -> Option<Options> {
-        if bits & !Options::ALL.0 == 0 { Some(Options(bits)) } else { None }
+        if bits & !Options::ALL.0 == 0 {
+            Some(Options(bits))
+        } else {
+            None
+        }
     }
     pub const fn bits(self) -> u32 {
         self.0
@@ -144,7 +148,10 @@ pub struct Context {
 impl Context {
     /// A context for `command` with no recipients and default options.
     pub fn new(command: Command) -> Context {
-        Context { command, ..Context::default() }
+        Context {
+            command,
+            ..Context::default()
+        }
     }
 }
 
@@ -256,7 +263,11 @@ impl Flags {
         self.0
     }
     pub const fn from_bits(bits: u32) -> Option<Flags> {
-        if bits & !Flags::ALL.0 == 0 { Some(Flags(bits)) } else { None }
+        if bits & !Flags::ALL.0 == 0 {
+            Some(Flags(bits))
+        } else {
+            None
+        }
     }
     pub const fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0

@@ -127,9 +127,10 @@ type Res<'a, T> = IResult<&'a [u8], T, ()>;
 
 fn number(min: usize, max: usize) -> impl FnMut(&[u8]) -> Res<'_, u16> {
     move |i| {
-        map(take_while_m_n(min, max, |b: u8| b.is_ascii_digit()), |d: &[u8]| {
-            d.iter().fold(0u16, |n, b| n * 10 + u16::from(b - b'0'))
-        })
+        map(
+            take_while_m_n(min, max, |b: u8| b.is_ascii_digit()),
+            |d: &[u8]| d.iter().fold(0u16, |n, b| n * 10 + u16::from(b - b'0')),
+        )
         .parse(i)
     }
 }
@@ -147,17 +148,34 @@ fn enhanced_code(i: &[u8]) -> Res<'_, EnhancedCode> {
         number(1, 3),
         char('.'),
         number(1, 3),
-        peek(alt((value((), satisfy(|c| c == ' ' || c == '\t')), value((), eof)))),
+        peek(alt((
+            value((), satisfy(|c| c == ' ' || c == '\t')),
+            value((), eof),
+        ))),
     )
         .parse(i)?;
     let class = class as u8 - b'0';
-    Ok((i, EnhancedCode { class, subject, detail }))
+    Ok((
+        i,
+        EnhancedCode {
+            class,
+            subject,
+            detail,
+        },
+    ))
 }
 
 /// Three digits, then `-` (more lines), SP (last line) or the end of the line (last line,
 /// code alone: RFC 5321 4.2 asks clients to accept it).
 fn code_and_separator(i: &[u8]) -> Res<'_, (u16, bool)> {
-    (number(3, 3), alt((value(false, char('-')), value(true, char(' ')), value(true, eof))))
+    (
+        number(3, 3),
+        alt((
+            value(false, char('-')),
+            value(true, char(' ')),
+            value(true, eof),
+        )),
+    )
         .parse(i)
 }
 
@@ -165,12 +183,19 @@ fn line_head(line: &[u8]) -> Option<LineHead> {
     let (rest, (code, last)) = code_and_separator(line).ok()?;
     let (enhanced, text) = match enhanced_code(rest) {
         Ok((after, code)) => {
-            let text = take_while::<_, _, ()>(is_blank).parse(after).map_or(after, |(t, _)| t);
+            let text = take_while::<_, _, ()>(is_blank)
+                .parse(after)
+                .map_or(after, |(t, _)| t);
             (Some(code), text)
         }
         Err(_) => (None, rest),
     };
-    Some(LineHead { code, last, enhanced, text_start: line.len() - text.len() })
+    Some(LineHead {
+        code,
+        last,
+        enhanced,
+        text_start: line.len() - text.len(),
+    })
 }
 
 fn is_standard_code(code: u16) -> bool {
@@ -216,11 +241,26 @@ impl Scanner {
     /// The state from [`Scanner::to_words`], or `None` if the words could not have come from
     /// there (a stale or corrupted copy).
     pub fn from_words(w: &[u32; Scanner::WORDS]) -> Option<Scanner> {
-        let [line_start, searched, lines, first_code, flags, negative, has_enhanced, class, subject, detail] = *w;
+        let [
+            line_start,
+            searched,
+            lines,
+            first_code,
+            flags,
+            negative,
+            has_enhanced,
+            class,
+            subject,
+            detail,
+        ] = *w;
         let enhanced = match has_enhanced {
             0 if class == 0 && subject == 0 && detail == 0 => None,
             1 if matches!(class, 2 | 4 | 5) && subject < 1000 && detail < 1000 => {
-                Some(EnhancedCode { class: class as u8, subject: subject as u16, detail: detail as u16 })
+                Some(EnhancedCode {
+                    class: class as u8,
+                    subject: subject as u16,
+                    detail: detail as u16,
+                })
             }
             _ => return None,
         };
@@ -249,7 +289,8 @@ impl Scanner {
 
     /// Parses the reply at the start of `input` and classifies it (see [`crate::classify`]).
     pub fn classify(&mut self, input: &[u8], ctx: &Context) -> Result<Classification, Error> {
-        self.parse(input, ctx.options).map(|reply| reply.classify(ctx))
+        self.parse(input, ctx.options)
+            .map(|reply| reply.classify(ctx))
     }
 
     /// Parses the reply at the start of `input`.
@@ -274,7 +315,10 @@ impl Scanner {
             }
             let Some(lf) = memchr::memchr(b'\n', &input[search_from..window_end]) else {
                 if window_end == start + MAX_LINE_LEN || window_end == MAX_REPLY_LEN {
-                    return Err(Error::TooLong { consumed: 0, lines: self.lines });
+                    return Err(Error::TooLong {
+                        consumed: 0,
+                        lines: self.lines,
+                    });
                 }
                 self.searched = (window_end - start) as u32;
                 return Err(Error::Incomplete);
@@ -286,7 +330,10 @@ impl Scanner {
             self.lines += 1;
             self.line_start = end as u32;
             self.searched = 0;
-            let malformed = Error::Malformed { consumed: end, lines: self.lines };
+            let malformed = Error::Malformed {
+                consumed: end,
+                lines: self.lines,
+            };
 
             let Some(head) = line_head(&input[start..content_end]) else {
                 return Err(malformed);

@@ -53,8 +53,14 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
     if !(2..=5).contains(&first_digit) || (code / 10) % 10 > 5 {
         flags.insert(Flags::NONSTANDARD_CODE);
     }
-    let too_many_recipients =
-        matches!(matching, Some(EnhancedCode { subject: 5, detail: 3, .. }));
+    let too_many_recipients = matches!(
+        matching,
+        Some(EnhancedCode {
+            subject: 5,
+            detail: 3,
+            ..
+        })
+    );
     let accepted = ctx.accepted_recipients;
 
     let verdict = if !(2..=5).contains(&first_digit) {
@@ -77,7 +83,14 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
     } else if first_digit <= 3 {
         verdict_of_first_digit(first_digit)
     } else {
-        negative_verdict(reply, ctx, &mut flags, &mut scope, matching, too_many_recipients)
+        negative_verdict(
+            reply,
+            ctx,
+            &mut flags,
+            &mut scope,
+            matching,
+            too_many_recipients,
+        )
     };
 
     if ctx.command == Command::Quit {
@@ -119,7 +132,11 @@ fn negative_verdict(
         Command::Rcpt => {
             if (code == 452 && matching.is_none()) || too_many_recipients {
                 // RFC 5321 4.5.3.1.10. With nothing accepted, resending at once would loop.
-                if accepted >= 1 { Verdict::BatchLimit } else { Verdict::Retry }
+                if accepted >= 1 {
+                    Verdict::BatchLimit
+                } else {
+                    Verdict::Retry
+                }
             } else if code == 552
                 && matching.is_none()
                 && !ctx.options.contains(Options::PERMANENT_552)

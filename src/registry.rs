@@ -10,7 +10,10 @@ fn title_with_nul(class: u8, subject: u16, detail: u16) -> Option<&'static str> 
     if !matches!(class, 2 | 4 | 5) {
         return None;
     }
-    REGISTRY.iter().find(|e| e.0 == subject && e.1 == detail).map(|e| e.2)
+    REGISTRY
+        .iter()
+        .find(|e| e.0 == subject && e.1 == detail)
+        .map(|e| e.2)
 }
 
 /// The IANA registry title of `class.subject.detail`, such as "Too many recipients" for
@@ -21,5 +24,6 @@ pub fn enhanced_code_title(class: u8, subject: u16, detail: u16) -> Option<&'sta
 
 /// [`enhanced_code_title`] as a C string, for foreign callers.
 pub fn enhanced_code_title_c_str(class: u8, subject: u16, detail: u16) -> Option<&'static CStr> {
-    title_with_nul(class, subject, detail).and_then(|t| CStr::from_bytes_with_nul(t.as_bytes()).ok())
+    title_with_nul(class, subject, detail)
+        .and_then(|t| CStr::from_bytes_with_nul(t.as_bytes()).ok())
 }

@@ -167,10 +167,17 @@ const _: () = {
     assert!(SMTP_OPT_STRICT == Options::STRICT.bits());
     assert!(SMTP_OPT_552_PERMANENT == Options::PERMANENT_552.bits());
     assert!(SMTP_OPT_LMTP == Options::LMTP.bits());
-    let all = SMTP_FLAG_MULTILINE | SMTP_FLAG_BARE_LF | SMTP_FLAG_CODE_MISMATCH
-        | SMTP_FLAG_CLASS_MISMATCH | SMTP_FLAG_NONSTANDARD_CODE | SMTP_FLAG_UNEXPECTED_CODE
-        | SMTP_FLAG_PROTOCOL_ERROR | SMTP_FLAG_CLOSE_CONNECTION | SMTP_FLAG_LEGACY_552
-        | SMTP_FLAG_NO_RECIPIENTS | SMTP_FLAG_LONG_LINE;
+    let all = SMTP_FLAG_MULTILINE
+        | SMTP_FLAG_BARE_LF
+        | SMTP_FLAG_CODE_MISMATCH
+        | SMTP_FLAG_CLASS_MISMATCH
+        | SMTP_FLAG_NONSTANDARD_CODE
+        | SMTP_FLAG_UNEXPECTED_CODE
+        | SMTP_FLAG_PROTOCOL_ERROR
+        | SMTP_FLAG_CLOSE_CONNECTION
+        | SMTP_FLAG_LEGACY_552
+        | SMTP_FLAG_NO_RECIPIENTS
+        | SMTP_FLAG_LONG_LINE;
     assert!(all == Flags::ALL.bits());
     assert!(SMTP_FLAG_LEGACY_552 == Flags::LEGACY_552.bits());
     assert!(SMTP_FLAG_LONG_LINE == Flags::LONG_LINE.bits());
@@ -402,9 +409,17 @@ unsafe fn classify_c(
         Ok(c) => finish(SMTP_OK, result_to_c(&c)),
         Err(Error::Incomplete) => finish(SMTP_INCOMPLETE, smtp_result::default()),
         Err(e) => {
-            let status =
-                if matches!(e, Error::TooLong { .. }) { SMTP_ERR_TOO_LONG } else { SMTP_ERR_MALFORMED };
-            finish(status, e.fallback().map(|c| result_to_c(&c)).unwrap_or_else(refusal))
+            let status = if matches!(e, Error::TooLong { .. }) {
+                SMTP_ERR_TOO_LONG
+            } else {
+                SMTP_ERR_MALFORMED
+            };
+            finish(
+                status,
+                e.fallback()
+                    .map(|c| result_to_c(&c))
+                    .unwrap_or_else(refusal),
+            )
         }
     }
 }
@@ -418,7 +433,10 @@ fn scanner_from_c(raw: &smtp_scanner) -> Option<Scanner> {
 }
 
 fn scanner_to_c(state: &Scanner) -> smtp_scanner {
-    let mut raw = smtp_scanner { struct_size: MIN_SCANNER_SIZE, private_state: [0; 15] };
+    let mut raw = smtp_scanner {
+        struct_size: MIN_SCANNER_SIZE,
+        private_state: [0; 15],
+    };
     raw.private_state[..Scanner::WORDS].copy_from_slice(&state.to_words());
     raw
 }
@@ -436,11 +454,17 @@ fn scanner_to_c(state: &Scanner) -> smtp_scanner {
 /// (retry, session scope, close the connection); `SMTP_ERR_NULL_ARGUMENT` when `out` is NULL,
 /// or `data` is NULL with `len` > 0 (NULL with `len` 0 is an empty buffer);
 /// `SMTP_ERR_INVALID_ARGUMENT` for an unknown command or option bit or a `struct_size` too
-/// small; `SMTP_ERR_PANIC` on an internal error. Whenever `out` is usable it is written,
-/// and a status that classified nothing leaves retry with session scope there.
+/// small; `SMTP_ERR_PANIC` on an internal error. Whenever `out` is usable it is written: after
+/// `SMTP_ERR_NULL_ARGUMENT` (for `data`) and `SMTP_ERR_INVALID_ARGUMENT` (for `ctx`) it says
+/// retry, session scope, so a caller that reads only the verdict stays safe.
 ///
 /// Reads at most `SMTP_MAX_REPLY_LEN` bytes of `data` and never past `len`. Allocates
 /// nothing, keeps no state: safe to call from any number of threads at once.
+///
+/// # Safety
+/// `data` points to `len` readable bytes (or is NULL with `len` 0); `ctx` is NULL or points to
+/// a readable `smtp_context`; `out` is NULL or points to a writable `smtp_result`. Each struct
+/// is at least as large as its `struct_size` says.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn smtp_classify_reply(
     data: *const u8,
@@ -462,6 +486,10 @@ pub unsafe extern "C" fn smtp_classify_reply(
 /// `SMTP_INCOMPLETE` the scanner is reset, ready for the next reply at `data + consumed`.
 /// `scanner` must have been set up by `smtp_scanner_reset`; a state no call could have left
 /// gives `SMTP_ERR_INVALID_ARGUMENT`. Each thread (or connection) needs its own scanner.
+///
+/// # Safety
+/// As for `smtp_classify_reply`; `scanner` is NULL or points to a writable `smtp_scanner`
+/// that no other thread uses during the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn smtp_classify_reply_incremental(
     data: *const u8,
@@ -482,6 +510,9 @@ pub unsafe extern "C" fn smtp_classify_reply_incremental(
 /// Puts `scanner` in its initial state. Set `scanner->struct_size = sizeof(smtp_scanner)`
 /// first. Returns `SMTP_OK`, `SMTP_ERR_NULL_ARGUMENT` or `SMTP_ERR_INVALID_ARGUMENT` (size
 /// too small, or misaligned).
+///
+/// # Safety
+/// `scanner` is NULL or points to a writable `smtp_scanner` at least `struct_size` bytes long.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn smtp_scanner_reset(scanner: *mut smtp_scanner) -> smtp_status {
     ffi_guard!(SMTP_ERR_PANIC, {
@@ -506,9 +537,18 @@ fn static_str(s: &'static core::ffi::CStr) -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn smtp_verdict_name(verdict: u32) -> *const c_char {
     ffi_guard!(static_str(c"unknown"), {
-        let all =
-            [Verdict::Success, Verdict::Intermediate, Verdict::Retry, Verdict::BatchLimit, Verdict::Permanent];
-        static_str(all.iter().find(|v| **v as u32 == verdict).map_or(c"unknown", |v| v.c_name()))
+        let all = [
+            Verdict::Success,
+            Verdict::Intermediate,
+            Verdict::Retry,
+            Verdict::BatchLimit,
+            Verdict::Permanent,
+        ];
+        static_str(
+            all.iter()
+                .find(|v| **v as u32 == verdict)
+                .map_or(c"unknown", |v| v.c_name()),
+        )
     })
 }
 
@@ -518,7 +558,11 @@ pub extern "C" fn smtp_verdict_name(verdict: u32) -> *const c_char {
 pub extern "C" fn smtp_scope_name(scope: u32) -> *const c_char {
     ffi_guard!(static_str(c"unknown"), {
         let all = [Scope::Recipient, Scope::Transaction, Scope::Session];
-        static_str(all.iter().find(|s| **s as u32 == scope).map_or(c"unknown", |s| s.c_name()))
+        static_str(
+            all.iter()
+                .find(|s| **s as u32 == scope)
+                .map_or(c"unknown", |s| s.c_name()),
+        )
     })
 }
 
@@ -555,7 +599,9 @@ pub extern "C" fn smtp_enhanced_code_text(
             u16::try_from(enhanced_subject),
             u16::try_from(enhanced_detail),
         ) {
-            (Ok(c), Ok(s), Ok(d)) => crate::enhanced_code_title_c_str(c, s, d).map_or(ptr::null(), static_str),
+            (Ok(c), Ok(s), Ok(d)) => {
+                crate::enhanced_code_title_c_str(c, s, d).map_or(ptr::null(), static_str)
+            }
             _ => ptr::null(),
         }
     })
@@ -567,9 +613,13 @@ pub extern "C" fn smtp_enhanced_code_text(
 #[unsafe(no_mangle)]
 pub extern "C" fn smtp_verdict_version() -> *const c_char {
     ffi_guard!(ptr::null(), {
-        static_str(match core::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-            Ok(v) => v,
-            Err(_) => c"unknown",
-        })
+        static_str(
+            match core::ffi::CStr::from_bytes_with_nul(
+                concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+            ) {
+                Ok(v) => v,
+                Err(_) => c"unknown",
+            },
+        )
     })
 }

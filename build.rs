@@ -14,12 +14,27 @@ fn main() {
         if cols.len() < 5 || cols[0] != "enumerated" {
             continue;
         }
-        let mut parts = cols[1].split('.').skip(1).map(|n| n.parse::<u16>().expect("number"));
-        let (subject, detail) = (parts.next().expect("subject"), parts.next().expect("detail"));
+        let mut parts = cols[1]
+            .split('.')
+            .skip(1)
+            .map(|n| n.parse::<u16>().expect("number"));
+        let (subject, detail) = (
+            parts.next().expect("subject"),
+            parts.next().expect("detail"),
+        );
         // X.6.10 has no title, only a description saying it is deprecated.
-        let title = if cols[2].trim().is_empty() { cols[4] } else { cols[2] };
+        let title = if cols[2].trim().is_empty() {
+            cols[4]
+        } else {
+            cols[2]
+        };
         // Titles end in NUL so the C API can hand out the same static bytes.
-        writeln!(table, "    ({subject}, {detail}, {:?}),", format!("{}\0", title.trim())).unwrap();
+        writeln!(
+            table,
+            "    ({subject}, {detail}, {:?}),",
+            format!("{}\0", title.trim())
+        )
+        .unwrap();
     }
     table.push(']');
     let out = Path::new(&env::var("OUT_DIR").unwrap()).join("registry.rs");

@@ -24,3 +24,22 @@ fn header_is_current() {
          `SMTP_VERDICT_BLESS=1 cargo test --test header` and commit the result"
     );
 }
+
+#[test]
+fn version_macros_match_cargo_toml() {
+    use smtp_verdict::ffi::*;
+    let parse = |s: &str| s.parse::<u32>().unwrap();
+    let (major, minor, patch) = (
+        parse(env!("CARGO_PKG_VERSION_MAJOR")),
+        parse(env!("CARGO_PKG_VERSION_MINOR")),
+        parse(env!("CARGO_PKG_VERSION_PATCH")),
+    );
+    assert_eq!(
+        (SMTP_VERDICT_VERSION_MAJOR, SMTP_VERDICT_VERSION_MINOR, SMTP_VERDICT_VERSION_PATCH),
+        (major, minor, patch)
+    );
+    assert_eq!(SMTP_VERDICT_VERSION_NUMBER, major * 10000 + minor * 100 + patch);
+    // SAFETY: the library returns a static NUL-terminated string.
+    let runtime = unsafe { std::ffi::CStr::from_ptr(smtp_verdict_version()) };
+    assert_eq!(runtime.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+}

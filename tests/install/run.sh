@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs the library with cargo-c into a temporary prefix and uses it as a C project would:
+# the examples through pkg-config (shared, then static), a CMake project through
+# pkg_check_modules, and checks of the soname, exported symbols, header and versions.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+fail() { echo "install test FAILED: $*" >&2; exit 1; }
+
+if ! cargo cinstall --version 2>/dev/null | grep -q '0\.10\.24'; then
+    # The newest cargo-c that builds with rustc 1.95; about 10 minutes on 2 cores.
+    cargo install cargo-c --version 0.10.24+cargo-0.98.0 --locked
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+cargo cinstall --release --prefix "$prefix" --libdir "$prefix/lib" >"$work/cinstall.log" 2>&1 ||
+    { cat "$work/cinstall.log"; fail "cargo cinstall"; }
+
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+IFS=. read -r major minor patch <<<"$version"
+# cargo-c's soname: lib.so.MAJOR, or lib.so.0.MINOR while the major version is 0.
+if [ "$major" = 0 ]; then sover=0.$minor; else sover=$major; fi
+
+lib=$prefix/lib
+for f in libsmtp_verdict.a "libsmtp_verdict.so.$version" "libsmtp_verdict.so.$sover" libsmtp_verdict.so \
+    pkgconfig/smtp_verdict.pc; do
+    [ -e "$lib/$f" ] || fail "missing $lib/$f"
+done
+[ -L "$lib/libsmtp_verdict.so" ] && [ -L "$lib/libsmtp_verdict.so.$sover" ] || fail "shared library symlinks"
+soname=$(readelf -d "$lib/libsmtp_verdict.so.$version" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+[ "$soname" = "libsmtp_verdict.so.$sover" ] || fail "soname is '$soname'"
+cmp "$prefix/include/smtp_verdict.h" include/smtp_verdict.h || fail "installed header differs from include/smtp_verdict.h"
+grep -q '^Libs.private:.*-l' "$lib/pkgconfig/smtp_verdict.pc" || fail "no Libs.private in the .pc file"
+
+# Only the smtp_ functions are exported.
+others=$(nm -D --defined-only "$lib/libsmtp_verdict.so" | awk '$2 ~ /[TDBRW]/ {print $3}' | grep -v '^smtp_' || true)
+[ -z "$others" ] || fail "exports other than smtp_*: $others"
+exported=$(nm -D --defined-only "$lib/libsmtp_verdict.so" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ')
+declared=$(grep -o '\bsmtp_[a-z_]*(' include/smtp_verdict.h | tr -d '(' | sort -u | tr '\n' ' ')
+[ "$exported" = "$declared" ] || fail "exported [$exported] but the header declares [$declared]"
+echo "exports: $exported"
+
+export PKG_CONFIG_PATH=$lib/pkgconfig
+cc=${CC:-cc}
+# Shared, through pkg-config.
+make -s -C examples-c PKG=1 BUILD="$work/shared" "$work/shared/classify" CC="$cc"
+$cc -std=c99 -Wall -Wextra -Wpedantic -Werror $(pkg-config --cflags smtp_verdict) \
+    -o "$work/shared/version" tests/install/version.c $(pkg-config --libs smtp_verdict)
+LD_LIBRARY_PATH=$lib ldd "$work/shared/classify" | grep -q "libsmtp_verdict.so.$sover => $lib" || fail "classify is not linked to the installed shared library"
+LD_LIBRARY_PATH=$lib "$work/shared/version" "$version"
+LD_LIBRARY_PATH=$lib "$work/shared/classify" -c RCPT -a 3 '552 too many recipients' | grep -q '^batch-limit' ||
+    fail "classify (shared)"
+
+# Static, through pkg-config --static.
+make -s -C examples-c PKG=1 STATIC=1 BUILD="$work/static" "$work/static/classify" CC="$cc"
+if ldd "$work/static/classify" | grep -q libsmtp_verdict; then fail "static classify links the shared library"; fi
+"$work/static/classify" -c RCPT -a 3 '452 4.5.3 Error: too many recipients' | grep -q '^batch-limit' ||
+    fail "classify (static)"
+
+# CMake, through pkg_check_modules.
+cmake -S tests/install/cmake -B "$work/cmake" >/dev/null
+cmake --build "$work/cmake" >/dev/null
+LD_LIBRARY_PATH=$lib "$work/cmake/version" "$version"
+
+echo "install: 1 passed, 0 failed"

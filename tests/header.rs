@@ -27,7 +27,7 @@ fn header_is_current() {
 
 #[test]
 fn version_macros_match_cargo_toml() {
-    use smtp_verdict::ffi::*;
+    use ::smtp_verdict::ffi as c;
     let parse = |s: &str| s.parse::<u32>().unwrap();
     let (major, minor, patch) = (
         parse(env!("CARGO_PKG_VERSION_MAJOR")),
@@ -35,11 +35,11 @@ fn version_macros_match_cargo_toml() {
         parse(env!("CARGO_PKG_VERSION_PATCH")),
     );
     assert_eq!(
-        (SMTP_VERDICT_VERSION_MAJOR, SMTP_VERDICT_VERSION_MINOR, SMTP_VERDICT_VERSION_PATCH),
+        (c::SMTP_VERDICT_VERSION_MAJOR, c::SMTP_VERDICT_VERSION_MINOR, c::SMTP_VERDICT_VERSION_PATCH),
         (major, minor, patch)
     );
-    assert_eq!(SMTP_VERDICT_VERSION_NUMBER, major * 10000 + minor * 100 + patch);
+    assert_eq!(c::SMTP_VERDICT_VERSION_NUMBER, major * 10000 + minor * 100 + patch);
     // SAFETY: the library returns a static NUL-terminated string.
-    let runtime = unsafe { std::ffi::CStr::from_ptr(smtp_verdict_version()) };
+    let runtime = unsafe { std::ffi::CStr::from_ptr(c::smtp_verdict_version()) };
     assert_eq!(runtime.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }

@@ -35,10 +35,17 @@ fn version_macros_match_cargo_toml() {
         parse(env!("CARGO_PKG_VERSION_PATCH")),
     );
     assert_eq!(
-        (c::SMTP_VERDICT_VERSION_MAJOR, c::SMTP_VERDICT_VERSION_MINOR, c::SMTP_VERDICT_VERSION_PATCH),
+        (
+            c::SMTP_VERDICT_VERSION_MAJOR,
+            c::SMTP_VERDICT_VERSION_MINOR,
+            c::SMTP_VERDICT_VERSION_PATCH
+        ),
         (major, minor, patch)
     );
-    assert_eq!(c::SMTP_VERDICT_VERSION_NUMBER, major * 10000 + minor * 100 + patch);
+    assert_eq!(
+        c::SMTP_VERDICT_VERSION_NUMBER,
+        major * 10000 + minor * 100 + patch
+    );
     // SAFETY: the library returns a static NUL-terminated string.
     let runtime = unsafe { std::ffi::CStr::from_ptr(c::smtp_verdict_version()) };
     assert_eq!(runtime.to_str().unwrap(), env!("CARGO_PKG_VERSION"));

@@ -398,40 +398,6 @@ typedef struct smtp_scanner {
   uint32_t private_state[15];
 } smtp_scanner;
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

@@ -64,6 +64,7 @@ pub enum Command {
     Quit = 18,
 }
 
+/// cbindgen:ignore
 impl Command {
     /// All commands, in the order of their numbers.
     pub const ALL: [Command; 19] = [
@@ -98,6 +99,7 @@ impl Command {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Options(u32);
 
+/// cbindgen:ignore
 impl Options {
     /// Bare LF, mixed codes, long lines and non-standard codes make a reply malformed.
     pub const STRICT: Options = Options(1);
@@ -230,6 +232,7 @@ impl Scope {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Flags(u32);
 
+/// cbindgen:ignore
 impl Flags {
     /// More than one line.
     pub const MULTILINE: Flags = Flags(1 << 0);

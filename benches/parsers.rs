@@ -1,0 +1,496 @@
+//! smtp-verdict side by side with the SMTP reply parsers a user would otherwise pick.
+//!
+//! One criterion group per input category, one function per parser, so the ratios of medians
+//! come from one run (README "Performance"; `benches/table.py` prints them):
+//!
+//! ```text
+//! cargo bench --bench parsers -- --warm-up-time 1 --measurement-time 3
+//! python3 benches/table.py
+//! ```
+//!
+//! Every parser reads the same bytes and walks each input to its end, reply after reply, as a
+//! client reading a pipelined stream would; each iteration goes over all inputs of a category.
+//! What each one does:
+//!
+//! - `smtp_verdict`: [`smtp_verdict::classify`], parse and verdict, with the input's context.
+//! - `smtp_verdict_c`: the C entry point `smtp_classify_reply` called from Rust (argument
+//!   checks, context and result structs, panic guard included).
+//! - `smtp_proto`: smtp-proto 0.2 `ResponseReceiver::parse`, then `reset` for the next reply
+//!   (it builds a `String` with the text of every reply).
+//! - `smtp_codec`: smtp-codec 0.2 `Reply_line`, which recognises a whole reply (nom 7, a `Vec`
+//!   for the continuation lines) and returns its bytes; it extracts no field.
+//! - `lettre`: lettre 0.11 `str::parse::<Response>()`, its public entry. It needs `&str`, so
+//!   `str::from_utf8` is counted as part of its cost; and it does not say where a reply ends,
+//!   so it gets each reply pre-split (by smtp-verdict, outside the timing): lettre is spared
+//!   finding reply boundaries in streams.
+//! - `memchr`: finds every LF with `memchr::memchr` and nothing else; no parser can do less.
+//!
+//! A parser that rejects an input (smtp-codec and lettre refuse bare LF, non-ASCII text or
+//! lines without text; the corpus has malformed and incomplete replies on purpose) stops
+//! there, as it would in real use: its cost up to the rejection is what is timed.
+//!
+//! The corpus category reads `tests/vectors/*.tsv` (the `reply` column, escapes unfolded); it
+//! is left out when there are no vectors.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use smtp_verdict::ffi::{smtp_classify_reply, smtp_context, smtp_result, smtp_status};
+use smtp_verdict::{Command, Context, Options};
+
+struct Input {
+    bytes: Vec<u8>,
+    ctx: Context,
+    /// The replies of `bytes`, for lettre.
+    pieces: Vec<(usize, usize)>,
+}
+
+struct Category {
+    name: &'static str,
+    inputs: Vec<Input>,
+}
+
+impl Category {
+    fn replies(&self) -> usize {
+        self.inputs.iter().map(|i| i.pieces.len()).sum()
+    }
+}
+
+fn input(bytes: Vec<u8>, ctx: Context) -> Input {
+    // Where each reply ends, as smtp-verdict sees it; an unreadable rest is one piece.
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        match smtp_verdict::parse(&bytes[at..], ctx.options) {
+            Ok(r) => {
+                pieces.push((at, at + r.consumed()));
+                at += r.consumed();
+            }
+            Err(_) => {
+                pieces.push((at, bytes.len()));
+                break;
+            }
+        }
+    }
+    Input { bytes, ctx, pieces }
+}
+
+fn ctx(command: Command, accepted: u32) -> Context {
+    Context {
+        command,
+        accepted_recipients: accepted,
+        ..Context::default()
+    }
+}
+
+const SHORT: &[(&str, Command)] = &[
+    ("220 mx.example.com ESMTP Postfix\r\n", Command::Greeting),
+    ("250 OK\r\n", Command::Mail),
+    ("250 Accepted\r\n", Command::Rcpt),
+    ("354 End data with <CR><LF>.<CR><LF>\r\n", Command::Data),
+    ("250 Ok: queued as 4BFD41C0A2\r\n", Command::DataEnd),
+    ("452 Too many recipients\r\n", Command::Rcpt),
+    ("550 No such user here\r\n", Command::Rcpt),
+    ("421 Service not available, closing transmission channel\r\n", Command::Mail),
+    ("221 Bye\r\n", Command::Quit),
+    ("334 VXNlcm5hbWU6\r\n", Command::Auth),
+];
+
+const ENHANCED: &[(&str, Command)] = &[
+    ("250 2.1.0 Ok\r\n", Command::Mail),
+    ("250 2.1.5 Ok\r\n", Command::Rcpt),
+    ("452 4.5.3 Error: too many recipients\r\n", Command::Rcpt),
+    (
+        "550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in local recipient table\r\n",
+        Command::Rcpt,
+    ),
+    ("451 4.7.1 Greylisting in action, please come back later\r\n", Command::Rcpt),
+    (
+        "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org\r\n",
+        Command::Rcpt,
+    ),
+    ("250 2.0.0 Ok: queued as 3F1A2B4C5D\r\n", Command::DataEnd),
+    ("421 4.7.0 Try again later, closing connection.\r\n", Command::Mail),
+    ("550 5.7.26 Unauthenticated email is not accepted from this domain\r\n", Command::DataEnd),
+    ("221 2.0.0 Bye\r\n", Command::Quit),
+];
+
+const EHLO: &[&str] = &[
+    // Postfix
+    "250-mail.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n250-ETRN\r\n\
+     250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n\
+     250 CHUNKING\r\n",
+    // Gmail
+    "250-mx.google.com at your service, [192.0.2.10]\r\n250-SIZE 157286400\r\n250-8BITMIME\r\n\
+     250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n250-PIPELINING\r\n250-CHUNKING\r\n\
+     250 SMTPUTF8\r\n",
+    // Exchange Online
+    "250-AM0PR01MB1234.eurprd01.prod.exchangelabs.com Hello [192.0.2.10]\r\n\
+     250-SIZE 157286400\r\n250-PIPELINING\r\n250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n\
+     250-STARTTLS\r\n250-8BITMIME\r\n250-BINARYMIME\r\n250-CHUNKING\r\n250 SMTPUTF8\r\n",
+    // Exim
+    "250-mx.example.org Hello client.example.net [192.0.2.10]\r\n250-SIZE 52428800\r\n\
+     250-8BITMIME\r\n250-PIPELINING\r\n250-PIPECONNECT\r\n250-AUTH PLAIN LOGIN\r\n\
+     250-CHUNKING\r\n250-STARTTLS\r\n250-PRDR\r\n250 HELP\r\n",
+];
+
+/// A line of `len` bytes, line end included, after `head`.
+fn long_line(head: &str, len: usize) -> Vec<u8> {
+    const FILL: &str = "the sending host [192.0.2.1] is listed on zen.spamhaus.org, \
+                        b.barracudacentral.org, bl.spamcop.net and dnsbl.sorbs.net; see \
+                        https://www.example.com/support/policy?code=5.7.1&host=192.0.2.1 ";
+    let mut line = head.as_bytes().to_vec();
+    while line.len() < len - 2 {
+        let want = len - 2 - line.len();
+        line.extend_from_slice(&FILL.as_bytes()[..want.min(FILL.len())]);
+    }
+    line.extend_from_slice(b"\r\n");
+    line
+}
+
+fn categories() -> Vec<Category> {
+    let single = |set: &[(&str, Command)]| {
+        set.iter()
+            .map(|(r, c)| input(r.as_bytes().to_vec(), ctx(*c, 1)))
+            .collect::<Vec<_>>()
+    };
+    let ehlo = EHLO
+        .iter()
+        .map(|r| input(r.as_bytes().to_vec(), ctx(Command::Ehlo, 0)))
+        .collect();
+    let long = [
+        ("550 5.7.1 Message rejected: ", 1024),
+        ("554 Transaction failed: ", 1536),
+        ("550 5.7.1 Message rejected: ", 2048),
+    ]
+    .iter()
+    .map(|&(head, len)| input(long_line(head, len), ctx(Command::Rcpt, 1)))
+    .collect();
+    // 100 replies a client might read back to back: cycling through the single-line ones.
+    let mut stream = Vec::new();
+    let all: Vec<&str> = SHORT.iter().chain(ENHANCED).map(|(r, _)| *r).collect();
+    for r in all.iter().cycle().take(100) {
+        stream.extend_from_slice(r.as_bytes());
+    }
+    let stream = input(stream, ctx(Command::Rcpt, 1));
+    assert_eq!(stream.pieces.len(), 100);
+
+    let mut cats = vec![
+        Category {
+            name: "short",
+            inputs: single(SHORT),
+        },
+        Category {
+            name: "enhanced",
+            inputs: single(ENHANCED),
+        },
+        Category {
+            name: "ehlo",
+            inputs: ehlo,
+        },
+        Category {
+            name: "long_line",
+            inputs: long,
+        },
+        Category {
+            name: "pipelined_100",
+            inputs: vec![stream],
+        },
+    ];
+    let corpus = corpus();
+    if !corpus.is_empty() {
+        cats.push(Category {
+            name: "corpus",
+            inputs: corpus,
+        });
+    }
+    cats
+}
+
+/// Every row of `tests/vectors/*.tsv`, with its context.
+fn corpus() -> Vec<Input> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tsv"))
+        .collect();
+    files.sort();
+    let mut inputs = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read a vector file");
+        let mut header: Option<Vec<&str>> = None;
+        for line in text.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let cols: Vec<&str> = line.split('\t').collect();
+            let Some(h) = &header else {
+                header = Some(cols);
+                continue;
+            };
+            let col = |name: &str| {
+                h.iter()
+                    .position(|c| *c == name)
+                    .and_then(|i| cols.get(i).copied())
+                    .unwrap_or("")
+            };
+            let command = Command::ALL
+                .iter()
+                .copied()
+                .find(|c| command_name(*c) == col("command"))
+                .unwrap_or(Command::Unknown);
+            let mut options = Options::default();
+            for o in col("options").split(',') {
+                options = options
+                    | match o {
+                        "STRICT" => Options::STRICT,
+                        "552_PERMANENT" => Options::PERMANENT_552,
+                        "LMTP" => Options::LMTP,
+                        _ => Options::default(),
+                    };
+            }
+            let ctx = Context {
+                command,
+                accepted_recipients: col("accepted").parse().unwrap_or(0),
+                limited_recipients: col("limited").parse().unwrap_or(0),
+                options,
+            };
+            inputs.push(input(unescape(col("reply").as_bytes()), ctx));
+        }
+    }
+    inputs
+}
+
+fn command_name(c: Command) -> &'static str {
+    match c {
+        Command::Unknown => "UNKNOWN",
+        Command::Greeting => "GREETING",
+        Command::Ehlo => "EHLO",
+        Command::Helo => "HELO",
+        Command::Lhlo => "LHLO",
+        Command::StartTls => "STARTTLS",
+        Command::Auth => "AUTH",
+        Command::Mail => "MAIL",
+        Command::Rcpt => "RCPT",
+        Command::Data => "DATA",
+        Command::DataEnd => "DATA_END",
+        Command::Bdat => "BDAT",
+        Command::BdatLast => "BDAT_LAST",
+        Command::Rset => "RSET",
+        Command::Vrfy => "VRFY",
+        Command::Expn => "EXPN",
+        Command::Help => "HELP",
+        Command::Noop => "NOOP",
+        Command::Quit => "QUIT",
+    }
+}
+
+/// The `reply` column's escapes: `\r \n \t \\ \xHH` and `\{N:TEXT}` (TEXT repeated N times).
+fn unescape(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] != b'\\' || i + 1 == s.len() {
+            out.push(s[i]);
+            i += 1;
+            continue;
+        }
+        i += 2;
+        match s[i - 1] {
+            b'r' => out.push(b'\r'),
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'x' => {
+                let hex = std::str::from_utf8(&s[i..i + 2]).expect("\\xHH");
+                out.push(u8::from_str_radix(hex, 16).expect("\\xHH"));
+                i += 2;
+            }
+            b'{' => {
+                let colon = i + s[i..].iter().position(|&b| b == b':').expect("\\{N:");
+                let n: usize = std::str::from_utf8(&s[i..colon]).unwrap().parse().unwrap();
+                // TEXT ends at the first unescaped '}'.
+                let mut end = colon + 1;
+                while s[end] != b'}' {
+                    end += if s[end] == b'\\' { 2 } else { 1 };
+                }
+                let text = unescape(&s[colon + 1..end]);
+                for _ in 0..n {
+                    out.extend_from_slice(&text);
+                }
+                i = end + 1;
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn run_smtp_verdict(input: &Input) {
+    let mut rest = black_box(&input.bytes[..]);
+    while let Ok(c) = smtp_verdict::classify(rest, &input.ctx) {
+        rest = &rest[c.consumed..];
+        black_box(&c);
+        if rest.is_empty() {
+            break;
+        }
+    }
+}
+
+fn run_smtp_verdict_c(input: &Input, cctx: &smtp_context) {
+    let mut rest = black_box(&input.bytes[..]);
+    let mut out = smtp_result {
+        struct_size: size_of::<smtp_result>() as u32,
+        ..smtp_result::default()
+    };
+    loop {
+        // SAFETY: `rest` is readable, the structs are ours and sized.
+        let status = unsafe { smtp_classify_reply(rest.as_ptr(), rest.len(), cctx, &mut out) };
+        if status != smtp_status::SMTP_OK {
+            break;
+        }
+        rest = &rest[out.consumed..];
+        black_box(&out);
+        if rest.is_empty() {
+            break;
+        }
+    }
+}
+
+fn c_context(ctx: &Context) -> smtp_context {
+    smtp_context {
+        struct_size: size_of::<smtp_context>() as u32,
+        command: ctx.command as u32,
+        accepted_recipients: ctx.accepted_recipients,
+        limited_recipients: ctx.limited_recipients,
+        options: ctx.options.bits(),
+    }
+}
+
+fn run_smtp_proto(input: &Input) {
+    let mut receiver = smtp_proto::response::parser::ResponseReceiver::default();
+    let mut bytes = black_box(&input.bytes[..]).iter();
+    while let Ok(response) = receiver.parse(&mut bytes) {
+        black_box(&response);
+        receiver.reset();
+        if bytes.as_slice().is_empty() {
+            break;
+        }
+    }
+}
+
+fn run_smtp_codec(input: &Input) {
+    let mut rest = black_box(&input.bytes[..]);
+    while let Ok((after, reply)) = smtp_codec::parse::response::Reply_line(rest) {
+        black_box(reply);
+        rest = after;
+        if rest.is_empty() {
+            break;
+        }
+    }
+}
+
+fn run_lettre(input: &Input) {
+    let bytes = black_box(&input.bytes[..]);
+    for &(start, end) in &input.pieces {
+        let Ok(text) = std::str::from_utf8(&bytes[start..end]) else {
+            break;
+        };
+        match text.parse::<lettre::transport::smtp::response::Response>() {
+            Ok(response) => {
+                black_box(&response);
+            }
+            Err(e) => {
+                black_box(&e);
+                break;
+            }
+        }
+    }
+}
+
+fn run_memchr(input: &Input) {
+    let bytes = black_box(&input.bytes[..]);
+    let mut at = 0;
+    let mut lines = 0u32;
+    while let Some(lf) = memchr::memchr(b'\n', &bytes[at..]) {
+        at += lf + 1;
+        lines += 1;
+    }
+    black_box(lines);
+}
+
+/// How many replies each peer reads without an error, printed before the timings so a peer that
+/// gives up early is seen.
+fn accepted(cat: &Category) {
+    let mut counts = [0usize; 3];
+    for input in &cat.inputs {
+        let mut receiver = smtp_proto::response::parser::ResponseReceiver::default();
+        let mut bytes = input.bytes.iter();
+        while receiver.parse(&mut bytes).is_ok() {
+            counts[0] += 1;
+            receiver.reset();
+        }
+        let mut rest = &input.bytes[..];
+        while let Ok((after, _)) = smtp_codec::parse::response::Reply_line(rest) {
+            counts[1] += 1;
+            rest = after;
+        }
+        counts[2] += input
+            .pieces
+            .iter()
+            .filter(|&&(s, e)| {
+                std::str::from_utf8(&input.bytes[s..e])
+                    .is_ok_and(|t| t.parse::<lettre::transport::smtp::response::Response>().is_ok())
+            })
+            .count();
+    }
+    eprintln!(
+        "{}: {} inputs, {} replies; read without error: smtp_proto {}, smtp_codec {}, lettre {}",
+        cat.name,
+        cat.inputs.len(),
+        cat.replies(),
+        counts[0],
+        counts[1],
+        counts[2]
+    );
+}
+
+fn parsers(c: &mut Criterion) {
+    for cat in categories() {
+        accepted(&cat);
+        let mut group = c.benchmark_group(cat.name);
+        group.throughput(Throughput::Elements(cat.replies() as u64));
+        let inputs = &cat.inputs;
+        let cctx: Vec<smtp_context> = inputs.iter().map(|i| c_context(&i.ctx)).collect();
+        group.bench_function("smtp_verdict", |b| {
+            b.iter(|| inputs.iter().for_each(run_smtp_verdict))
+        });
+        group.bench_function("smtp_verdict_c", |b| {
+            b.iter(|| {
+                inputs
+                    .iter()
+                    .zip(&cctx)
+                    .for_each(|(i, c)| run_smtp_verdict_c(i, c))
+            })
+        });
+        group.bench_function("smtp_proto", |b| {
+            b.iter(|| inputs.iter().for_each(run_smtp_proto))
+        });
+        group.bench_function("smtp_codec", |b| {
+            b.iter(|| inputs.iter().for_each(run_smtp_codec))
+        });
+        group.bench_function("lettre", |b| {
+            b.iter(|| inputs.iter().for_each(run_lettre))
+        });
+        group.bench_function("memchr", |b| {
+            b.iter(|| inputs.iter().for_each(run_memchr))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, parsers);
+criterion_main!(benches);

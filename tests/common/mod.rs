@@ -1,0 +1,3 @@
+//! Helpers shared by the integration tests: `mod common;` then `common::vectors::load()`.
+
+pub mod vectors;

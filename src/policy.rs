@@ -72,13 +72,13 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
         flags.insert(Flags::CLOSE_CONNECTION);
         scope = Scope::Session;
         Verdict::Retry
-    } else if first_digit <= 3 && reply.has_negative_line() {
-        // `220-` then `521`: never trust a reply that also says no.
-        Verdict::Retry
     } else if first_digit <= 3 && !expects_positive(ctx.command, first_digit) {
         // A desynchronised session must not be trusted (Exim and OpenSMTPD defer too).
         flags.insert(Flags::UNEXPECTED_CODE);
         scope = Scope::Session;
+        Verdict::Retry
+    } else if first_digit <= 3 && reply.has_negative_line() {
+        // `521-` then `220`: never trust a reply that also says no.
         Verdict::Retry
     } else if first_digit <= 3 {
         verdict_of_first_digit(first_digit)
@@ -150,7 +150,9 @@ fn negative_verdict(
                 own
             }
         }
-        Command::Data | Command::DataEnd | Command::BdatLast
+        // POLICY.md names the last BDAT; Exim answers whichever chunk follows the refused
+        // RCPT, and a bounce there would lose every recipient of the transaction.
+        Command::Data | Command::DataEnd | Command::Bdat | Command::BdatLast
             if accepted >= 1
                 && ctx.limited_recipients >= 1
                 && *scope == Scope::Transaction

@@ -600,8 +600,10 @@ const VERDICT_RULES: &[Rule] = &[
     ("571: permanent, NONSTANDARD_CODE", |v| {
         v.code == 571 && verdict(v, Verdict::Permanent) && has(v, Flags::NONSTANDARD_CODE)
     }),
-    ("541: permanent, NONSTANDARD_CODE", |v| {
-        v.code == 541 && verdict(v, Verdict::Permanent) && has(v, Flags::NONSTANDARD_CODE)
+    // POLICY.md cites 541 as non-standard, but its rule is "second digit over 5" and 43x/45x
+    // codes are real (RFC 4954): 541 takes its first digit's verdict, unflagged.
+    ("541: permanent, not flagged", |v| {
+        v.code == 541 && verdict(v, Verdict::Permanent) && !has(v, Flags::NONSTANDARD_CODE)
     }),
     ("4x6+ (second digit over 5): retry, NONSTANDARD_CODE", |v| {
         v.code / 100 == 4

@@ -92,7 +92,10 @@ const SHORT: &[(&str, Command)] = &[
     ("250 Ok: queued as 4BFD41C0A2\r\n", Command::DataEnd),
     ("452 Too many recipients\r\n", Command::Rcpt),
     ("550 No such user here\r\n", Command::Rcpt),
-    ("421 Service not available, closing transmission channel\r\n", Command::Mail),
+    (
+        "421 Service not available, closing transmission channel\r\n",
+        Command::Mail,
+    ),
     ("221 Bye\r\n", Command::Quit),
     ("334 VXNlcm5hbWU6\r\n", Command::Auth),
 ];
@@ -105,14 +108,23 @@ const ENHANCED: &[(&str, Command)] = &[
         "550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in local recipient table\r\n",
         Command::Rcpt,
     ),
-    ("451 4.7.1 Greylisting in action, please come back later\r\n", Command::Rcpt),
+    (
+        "451 4.7.1 Greylisting in action, please come back later\r\n",
+        Command::Rcpt,
+    ),
     (
         "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org\r\n",
         Command::Rcpt,
     ),
     ("250 2.0.0 Ok: queued as 3F1A2B4C5D\r\n", Command::DataEnd),
-    ("421 4.7.0 Try again later, closing connection.\r\n", Command::Mail),
-    ("550 5.7.26 Unauthenticated email is not accepted from this domain\r\n", Command::DataEnd),
+    (
+        "421 4.7.0 Try again later, closing connection.\r\n",
+        Command::Mail,
+    ),
+    (
+        "550 5.7.26 Unauthenticated email is not accepted from this domain\r\n",
+        Command::DataEnd,
+    ),
     ("221 2.0.0 Bye\r\n", Command::Quit),
 ];
 
@@ -289,39 +301,44 @@ fn command_name(c: Command) -> &'static str {
     }
 }
 
-/// The `reply` column's escapes: `\r \n \t \\ \xHH` and `\{N:TEXT}` (TEXT repeated N times).
+/// The `reply` column's escapes: `\r \n \t \\ \xHH` and `\{N:TEXT}` (TEXT repeated N times,
+/// groups may nest).
 fn unescape(s: &[u8]) -> Vec<u8> {
+    unescape_until(s, &mut 0, false)
+}
+
+/// Reads from `*at` to the end, or past the `}` closing the current group.
+fn unescape_until(s: &[u8], at: &mut usize, in_group: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] != b'\\' || i + 1 == s.len() {
-            out.push(s[i]);
-            i += 1;
+    while *at < s.len() {
+        let b = s[*at];
+        *at += 1;
+        if in_group && b == b'}' {
+            break;
+        }
+        if b != b'\\' || *at == s.len() {
+            out.push(b);
             continue;
         }
-        i += 2;
-        match s[i - 1] {
+        let e = s[*at];
+        *at += 1;
+        match e {
             b'r' => out.push(b'\r'),
             b'n' => out.push(b'\n'),
             b't' => out.push(b'\t'),
             b'x' => {
-                let hex = std::str::from_utf8(&s[i..i + 2]).expect("\\xHH");
+                let hex = std::str::from_utf8(&s[*at..*at + 2]).expect("\\xHH");
                 out.push(u8::from_str_radix(hex, 16).expect("\\xHH"));
-                i += 2;
+                *at += 2;
             }
             b'{' => {
-                let colon = i + s[i..].iter().position(|&b| b == b':').expect("\\{N:");
-                let n: usize = std::str::from_utf8(&s[i..colon]).unwrap().parse().unwrap();
-                // TEXT ends at the first unescaped '}'.
-                let mut end = colon + 1;
-                while s[end] != b'}' {
-                    end += if s[end] == b'\\' { 2 } else { 1 };
-                }
-                let text = unescape(&s[colon + 1..end]);
+                let colon = *at + s[*at..].iter().position(|&b| b == b':').expect("\\{N:");
+                let n: usize = std::str::from_utf8(&s[*at..colon]).unwrap().parse().unwrap();
+                *at = colon + 1;
+                let text = unescape_until(s, at, true);
                 for _ in 0..n {
                     out.extend_from_slice(&text);
                 }
-                i = end + 1;
             }
             other => out.push(other),
         }
@@ -442,8 +459,10 @@ fn accepted(cat: &Category) {
             .pieces
             .iter()
             .filter(|&&(s, e)| {
-                std::str::from_utf8(&input.bytes[s..e])
-                    .is_ok_and(|t| t.parse::<lettre::transport::smtp::response::Response>().is_ok())
+                std::str::from_utf8(&input.bytes[s..e]).is_ok_and(|t| {
+                    t.parse::<lettre::transport::smtp::response::Response>()
+                        .is_ok()
+                })
             })
             .count();
     }
@@ -482,12 +501,8 @@ fn parsers(c: &mut Criterion) {
         group.bench_function("smtp_codec", |b| {
             b.iter(|| inputs.iter().for_each(run_smtp_codec))
         });
-        group.bench_function("lettre", |b| {
-            b.iter(|| inputs.iter().for_each(run_lettre))
-        });
-        group.bench_function("memchr", |b| {
-            b.iter(|| inputs.iter().for_each(run_memchr))
-        });
+        group.bench_function("lettre", |b| b.iter(|| inputs.iter().for_each(run_lettre)));
+        group.bench_function("memchr", |b| b.iter(|| inputs.iter().for_each(run_memchr)));
         group.finish();
     }
 }

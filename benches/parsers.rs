@@ -333,7 +333,10 @@ fn unescape_until(s: &[u8], at: &mut usize, in_group: bool) -> Vec<u8> {
             }
             b'{' => {
                 let colon = *at + s[*at..].iter().position(|&b| b == b':').expect("\\{N:");
-                let n: usize = std::str::from_utf8(&s[*at..colon]).unwrap().parse().unwrap();
+                let n: usize = std::str::from_utf8(&s[*at..colon])
+                    .unwrap()
+                    .parse()
+                    .unwrap();
                 *at = colon + 1;
                 let text = unescape_until(s, at, true);
                 for _ in 0..n {

@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# tests/servers/run.sh: examples-c/deliver against real SMTP servers with small recipient
+# limits, on loopback: Postfix, Exim (452 and 552/554 styles), OpenSMTPD, and a scripted
+# Python server for what those do not do (tests/servers/scripted.py).
+#
+# For each server it sends one message to more recipients than the limit, with and without
+# PIPELINING where offered, and checks that every recipient got exactly one copy and that
+# the client's report says so. Then it runs `deliver --first-digit` (decisions from the
+# reply code's first digit, like many agents) against the same server and checks that
+# recipients are deferred or bounced: the library is what makes the difference.
+#
+# Runs as root (it installs Debian packages and runs the servers' daemons); everything it
+# starts runs from a temporary directory and is stopped on exit, by pid.
+#   KEEP=1 tests/servers/run.sh        keep the temporary directory (logs, mailboxes)
+#   SERVERS="postfix scripted" ...     run only some: postfix exim opensmtpd scripted
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+SERVERS=${SERVERS:-postfix exim opensmtpd scripted}
+RCPTS=${RCPTS:-8}         # recipients per message
+LIMIT=3                   # each server's recipient limit
+DELIVER=${DELIVER:-$ROOT/examples-c/build/deliver}
+WORK=$(mktemp -d /tmp/smtp-servers.XXXXXX)
+chmod 755 "$WORK"
+PIDFILES=()               # one per process started, stopped in reverse order
+STOPS=()                  # commands that stop a server cleanly (postfix stop)
+passed=() failed=()
+started=$(date +%s)
+
+cleanup() {
+    local i pid
+    for ((i = ${#STOPS[@]} - 1; i >= 0; i--)); do eval "${STOPS[i]}" >/dev/null 2>&1; done
+    for ((i = ${#PIDFILES[@]} - 1; i >= 0; i--)); do
+        pid=$(cat "${PIDFILES[i]}" 2>/dev/null) || continue
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null && { sleep 0.2; kill -9 "$pid" 2>/dev/null; }
+    done
+    if [ -n "${KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '%s\n' "$*"; }
+die() { log "FATAL: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------------------
+# Setup: packages, the client.
+
+apt_updated=
+apt_install() {
+    local missing p
+    missing=$(for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+    [ -z "$missing" ] && return 0
+    [ -n "$apt_updated" ] || { apt-get update -qq || return 1; apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+
+# Unpacks a package (and not its maintainer scripts) under $WORK/root; installs the shared
+# libraries it depends on, which do not conflict with anything.
+unpack() {
+    local pkg=$1 deb libs
+    mkdir -p "$WORK/debs" "$WORK/root"
+    [ -n "$apt_updated" ] || { apt-get update -qq || return 1; apt_updated=1; }
+    (cd "$WORK/debs" && apt-get download -qq "$pkg" >/dev/null) || return 1
+    deb=$(ls "$WORK"/debs/"${pkg}"_*.deb) || return 1
+    dpkg -x "$deb" "$WORK/root" || return 1
+    libs=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/ //g' |
+        grep -E '^lib' || true)
+    apt_install $libs
+}
+
+need_user() { # NAME [HOME]
+    id "$1" >/dev/null 2>&1 ||
+        useradd --system --no-create-home --home-dir "${2:-/nonexistent}" \
+            --shell /usr/sbin/nologin "$1"
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() { # PORT: until something listens (up to 20 s)
+    local i
+    for i in $(seq 100); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------------------------------
+# Checks. A case sends one message with a unique marker to RCPTS recipients named
+# <case>-<i>@test.example and counts the copies in MAILDIR/<case>-<i>/ (any file holding the
+# marker, however the server lays out its mailboxes).
+
+case_failed=
+fail() { log "  FAIL: $*"; case_failed=1; }
+
+copies() { # MAILDIR LOCALPART MARKER
+    [ -d "$1/$2" ] || { echo 0; return; }
+    grep -rl --fixed-strings -- "$3" "$1/$2" 2>/dev/null | wc -l
+}
+
+# run_case NAME MAILDIR PORT [deliver options]: runs the client, waits for the server to
+# deliver what it accepted, and sets: rc, reported_{delivered,deferred,bounced}, received
+# (recipients with exactly one copy), duplicates, mismatches (report vs mailbox).
+run_case() {
+    local name=$1 maildir=$2 port=$3 i addr n state want expect total deadline
+    shift 3
+    local marker="marker-$name-$RANDOM$RANDOM"
+    local out="$WORK/$name.out" err="$WORK/$name.log"
+    printf 'From: <sender@example.org>\nTo: undisclosed-recipients:;\nSubject: %s\nX-Marker: %s\n\n%s\n.leading dot, stuffed\nend\n' \
+        "$name" "$marker" "$marker" >"$WORK/$name.eml"
+    local rcpts=()
+    for i in $(seq "$RCPTS"); do rcpts+=("$name-$i@test.example"); done
+    timeout 120 "$DELIVER" -v -m "$WORK/$name.eml" "$@" 127.0.0.1 "$port" "${rcpts[@]}" \
+        >"$out" 2>"$err"
+    rc=$?
+    reported_delivered=$(grep -c '^delivered ' "$out")
+    reported_deferred=$(grep -c '^deferred ' "$out")
+    reported_bounced=$(grep -c '^bounced ' "$out")
+    # Servers may deliver after the reply: wait until the reported copies are there, then a
+    # little more so that duplicates would show.
+    deadline=$(($(date +%s) + 60))
+    while :; do
+        total=0
+        for i in $(seq "$RCPTS"); do total=$((total + $(copies "$maildir" "$name-$i" "$marker"))); done
+        [ "$total" -ge "$reported_delivered" ] || [ "$(date +%s)" -ge "$deadline" ] && break
+        sleep 0.3
+    done
+    sleep 1
+    received=0 duplicates=0 mismatches=0
+    for i in $(seq "$RCPTS"); do
+        addr="$name-$i@test.example"
+        n=$(copies "$maildir" "$name-$i" "$marker")
+        state=$(grep -F " $addr:" "$out" | cut -d' ' -f1)
+        [ "$n" -eq 1 ] && received=$((received + 1))
+        [ "$n" -gt 1 ] && duplicates=$((duplicates + 1))
+        want=0; [ "$state" = delivered ] && want=1
+        if [ "$n" -ne "$want" ]; then
+            mismatches=$((mismatches + 1))
+            log "    $addr: reported ${state:-nothing}, $n copies"
+        fi
+    done
+    if grep -A1 '^C: MAIL' "$err" | grep -q '^C: RCPT'; then pipelined=yes; else pipelined=no; fi
+    log "  $name: $RCPTS recipients, limit $LIMIT: exit $rc, reported $reported_delivered delivered / $reported_deferred deferred / $reported_bounced bounced; mailboxes: $received with one copy, $duplicates with more; pipelined: $pipelined; transactions: $(grep -c '^C: MAIL' "$err")"
+}
+
+# The library run: every recipient delivered once, reported so, exit 0.
+expect_all_delivered() { # NAME MAILDIR PORT PIPELINED(yes/no) [deliver options]
+    local name=$1 maildir=$2 port=$3 want_pipelined=$4
+    shift 4
+    run_case "$name" "$maildir" "$port" "$@"
+    [ "$rc" -eq 0 ] || fail "$name: exit status $rc"
+    [ "$reported_delivered" -eq "$RCPTS" ] || fail "$name: reported $reported_delivered of $RCPTS delivered"
+    [ "$received" -eq "$RCPTS" ] || fail "$name: $received of $RCPTS recipients have exactly one copy"
+    [ "$duplicates" -eq 0 ] || fail "$name: $duplicates recipients got more than one copy"
+    [ "$mismatches" -eq 0 ] || fail "$name: report and mailboxes disagree"
+    [ "$pipelined" = "$want_pipelined" ] || fail "$name: pipelined $pipelined, expected $want_pipelined"
+    grep -q '^C: MAIL' "$WORK/$name.log" || fail "$name: no transaction"
+    [ "$(grep -c '^C: MAIL' "$WORK/$name.log")" -gt 1 ] ||
+        fail "$name: one transaction: the server's limit was never hit"
+}
+
+# The first-digit run: some recipients not delivered, the report matching the mailboxes.
+expect_first_digit_loses() { # NAME MAILDIR PORT [deliver options]
+    local name=$1
+    run_case "$@" --first-digit
+    [ "$rc" -ne 0 ] || fail "$name: --first-digit exited 0"
+    [ "$reported_delivered" -lt "$RCPTS" ] || fail "$name: --first-digit delivered to all"
+    [ "$received" -lt "$RCPTS" ] || fail "$name: --first-digit: every recipient got the message"
+    [ "$duplicates" -eq 0 ] || fail "$name: $duplicates recipients got more than one copy"
+    [ "$mismatches" -eq 0 ] || fail "$name: report and mailboxes disagree"
+    first_digit_summary+=("$name: $reported_delivered/$RCPTS delivered, $reported_deferred deferred, $reported_bounced bounced")
+}
+first_digit_summary=()
+
+server_result() { # NAME
+    if [ -n "$case_failed" ]; then failed+=("$1"); log "== $1: FAILED"
+    else passed+=("$1"); log "== $1: passed"; fi
+    case_failed=
+}
+
+# ---------------------------------------------------------------------------------------
+# Postfix, a private instance: its own main.cf, master.cf, queue, virtual mailboxes (maildir)
+# under $WORK/postfix. Over the limit it says "452 4.5.3 Error: too many recipients".
+
+test_postfix() {
+    log "== postfix"
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    apt_install postfix || { fail "cannot install postfix"; server_result postfix; return; }
+    local d=$WORK/postfix port
+    port=$(free_port)
+    mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/mail"
+    chown postfix "$d/data"
+    chown nobody:nogroup "$d/mail"
+    cat >"$d/etc/main.cf" <<EOF
+compatibility_level = 3.6
+config_directory = $d/etc
+queue_directory = $d/spool
+data_directory = $d/data
+maillog_file = $d/maillog
+maillog_file_prefixes = $WORK
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.postfix.test
+mydomain = postfix.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+disable_dns_lookups = yes
+smtp_host_lookup = native
+lmtp_host_lookup = native
+smtpd_peername_lookup = no
+virtual_mailbox_domains = test.example
+virtual_mailbox_base = $d/mail
+virtual_mailbox_maps = texthash:$d/etc/vmailbox
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(id -g nobody)
+virtual_minimum_uid = 1
+smtpd_recipient_limit = $LIMIT
+smtpd_recipient_overshoot_limit = 1000
+smtpd_hard_error_limit = 1000
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 1000
+alias_maps =
+alias_database =
+default_transport = error:no mail leaves this test
+relay_transport = error:no mail leaves this test
+EOF
+    # The mailboxes (maildirs) of the recipients the cases use.
+    local c i
+    for c in postfix-pipelining postfix-no-pipelining postfix-first-digit; do
+        for i in $(seq "$RCPTS"); do echo "$c-$i@test.example $c-$i/"; done
+    done >"$d/etc/vmailbox"
+    # master.cf: the Debian template, the smtp listener on our port, nothing chrooted.
+    sed -e '/^#/d' -e "s/^smtp      inet /$port inet /" \
+        -e 's/^\([^ ]\+ \+[^ ]\+ \+[^ ]\+ \+[^ ]\+ \+\)y /\1n /' \
+        /usr/share/postfix/master.cf.dist >"$d/etc/master.cf"
+    postfix -c "$d/etc" check >"$d/check.log" 2>&1 || { cat "$d/check.log" "$d/maillog"; fail "postfix check"; }
+    STOPS+=("postfix -c '$d/etc' stop")
+    if ! postfix -c "$d/etc" start >"$d/start.log" 2>&1 || ! wait_port "$port"; then
+        cat "$d/start.log" "$d/maillog" 2>/dev/null | tail -20
+        fail "postfix did not start"; server_result postfix; return
+    fi
+    PIDFILES+=("$d/spool/pid/master.pid")
+    expect_all_delivered postfix-pipelining "$d/mail" "$port" yes
+    expect_all_delivered postfix-no-pipelining "$d/mail" "$port" no --no-pipelining
+    expect_first_digit_loses postfix-first-digit "$d/mail" "$port"
+    grep -q '452 4.5.3 Error: too many recipients' "$WORK/postfix-pipelining.log" ||
+        fail "postfix did not say 452 4.5.3"
+    postfix -c "$d/etc" stop >/dev/null 2>&1
+    server_result postfix
+}
+
+# ---------------------------------------------------------------------------------------
+
+[ "$(id -u)" -eq 0 ] || die "run as root (installs packages, starts mail servers)"
+apt_install build-essential python3 || die "cannot install build tools"
+if [ ! -x "$DELIVER" ]; then make -C examples-c build/deliver >/dev/null || die "cannot build deliver"; fi
+
+for server in $SERVERS; do "test_$server"; done
+
+log ""
+for s in "${first_digit_summary[@]}"; do log "first-digit contrast: $s"; done
+log "servers: ${#passed[@]} passed, ${#failed[@]} failed${failed:+ (${failed[*]})} in $(($(date +%s) - started)) s"
+[ ${#failed[@]} -eq 0 ]

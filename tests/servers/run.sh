@@ -59,6 +59,7 @@ apt_install() {
 unpack() {
     local pkg=$1 deb libs
     mkdir -p "$WORK/debs" "$WORK/root"
+    id _apt >/dev/null 2>&1 && chown _apt "$WORK/debs" # apt-get download runs as _apt
     [ -n "$apt_updated" ] || { apt-get update -qq || return 1; apt_updated=1; }
     (cd "$WORK/debs" && apt-get download -qq "$pkg" >/dev/null) || return 1
     deb=$(ls "$WORK"/debs/"${pkg}"_*.deb) || return 1
@@ -251,6 +252,91 @@ EOF
         fail "postfix did not say 452 4.5.3"
     postfix -c "$d/etc" stop >/dev/null 2>&1
     server_result postfix
+}
+
+# ---------------------------------------------------------------------------------------
+# Exim, unpacked from Debian's packages (it conflicts with Postfix as a package) and run as a
+# foreground daemon with its own configuration, spool and maildirs. recipients_max_reject
+# false: "452 too many recipients" to the surplus RCPTs; true: "552 too many recipients" to
+# them, then "554 Too many recipients" to DATA, refusing the whole message.
+
+exim_instance() { # NAME REJECT(true/false)
+    local name=$1 reject=$2 d=$WORK/$1 port exim=$WORK/root/usr/sbin/exim4 c i
+    log "== $name (recipients_max $LIMIT, recipients_max_reject = $reject)"
+    port=$(free_port)
+    mkdir -p "$d/spool" "$d/log" "$d/mail"
+    chown Debian-exim:Debian-exim "$d/spool" "$d/log" "$d/mail"
+    for c in "$name-pipelining" "$name-no-pipelining" "$name-first-digit"; do
+        for i in $(seq "$RCPTS"); do echo "$c-$i: $c-$i"; done
+    done >"$d/local_parts"
+    cat >"$d/exim.conf" <<EOF
+exim_user = Debian-exim
+exim_group = Debian-exim
+exim_path = $exim
+spool_directory = $d/spool
+log_file_path = $d/log/%slog
+primary_hostname = mx.exim.test
+qualify_domain = test.example
+daemon_smtp_ports = $port
+local_interfaces = 127.0.0.1
+host_lookup =
+rfc1413_hosts =
+tls_advertise_hosts =
+chunking_advertise_hosts =
+prdr_enable = false
+keep_environment =
+deliver_drop_privilege = true
+recipients_max = $LIMIT
+recipients_max_reject = $reject
+smtp_accept_queue_per_connection = 0
+domainlist local_domains = test.example
+acl_smtp_rcpt = acl_check_rcpt
+
+begin acl
+acl_check_rcpt:
+  accept domains = +local_domains
+  deny message = relay not permitted
+
+begin routers
+mailbox:
+  driver = accept
+  domains = +local_domains
+  local_parts = lsearch;$d/local_parts
+  transport = maildir
+
+begin transports
+maildir:
+  driver = appendfile
+  directory = $d/mail/\$local_part_data
+  maildir_format
+  create_directory
+  mode = 0644
+
+begin retry
+* * F,1h,10m
+EOF
+    "$exim" -C "$d/exim.conf" -bV >"$d/check.log" 2>&1 || { cat "$d/check.log"; fail "exim -bV"; }
+    "$exim" -C "$d/exim.conf" -bdf -oX "$port" >"$d/daemon.log" 2>&1 &
+    echo $! >"$d/exim.pid"
+    PIDFILES+=("$d/exim.pid")
+    if ! wait_port "$port"; then
+        tail -20 "$d/daemon.log" "$d"/log/*; fail "exim did not start"; server_result "$name"; return
+    fi
+    expect_all_delivered "$name-pipelining" "$d/mail" "$port" yes
+    expect_all_delivered "$name-no-pipelining" "$d/mail" "$port" no --no-pipelining
+    expect_first_digit_loses "$name-first-digit" "$d/mail" "$port"
+    kill "$(cat "$d/exim.pid")" 2>/dev/null
+    server_result "$name"
+}
+
+test_exim() {
+    unpack exim4-daemon-light || { fail "cannot unpack exim"; server_result exim; return; }
+    need_user Debian-exim /var/spool/exim4
+    exim_instance exim-452 false
+    grep -q '^S: 452 ' "$WORK/exim-452-pipelining.log" || fail "exim did not say 452"
+    exim_instance exim-552 true
+    grep -q '^S: 552 ' "$WORK/exim-552-pipelining.log" || fail "exim did not say 552"
+    grep -q '^S: 554 ' "$WORK/exim-552-pipelining.log" || fail "exim did not say 554 to DATA"
 }
 
 # ---------------------------------------------------------------------------------------

@@ -340,6 +340,53 @@ test_exim() {
 }
 
 # ---------------------------------------------------------------------------------------
+# OpenSMTPD, unpacked from Debian's package. Its spool, chroot, control socket and helper
+# programs are at compiled-in paths, so it runs in a mount namespace where those paths (and
+# /etc/resolv.conf, which says 127.0.0.1: no DNS leaves the machine) are bind mounts of
+# directories under $WORK. Over the limit it says "451 4.5.3 Too many recipients"; it does
+# not offer PIPELINING.
+
+test_opensmtpd() {
+    local name=opensmtpd d=$WORK/opensmtpd port
+    log "== $name (smtp limit max-rcpt $LIMIT)"
+    unpack opensmtpd || { fail "cannot unpack opensmtpd"; server_result $name; return; }
+    need_user opensmtpd /var/lib/opensmtpd/empty # Debian's names for _smtpd and _smtpq
+    need_user opensmtpq /var/lib/opensmtpd/empty
+    port=$(free_port)
+    mkdir -p "$d/run" "$d/var-lib/opensmtpd/empty" "$d/var-spool/smtpd" "$d/mail"
+    chmod 711 "$d/var-spool/smtpd"
+    chown nobody "$d/mail"
+    echo "nameserver 127.0.0.1" >"$d/resolv.conf"
+    cat >"$d/smtpd.conf" <<EOF
+smtp limit max-rcpt $LIMIT
+listen on 127.0.0.1 port $port hostname mx.opensmtpd.test
+table vusers { "@test.example" = "nobody" }
+action "local" maildir "$d/mail/%{rcpt.user}" virtual <vusers>
+match from any for domain "test.example" action "local"
+EOF
+    unshare -m --propagation private sh -c '
+        mount --bind "$1/resolv.conf" /etc/resolv.conf &&
+        mount --bind "$1/run" /run &&
+        mount --bind "$1/var-lib" /var/lib &&
+        mount --bind "$1/var-spool" /var/spool &&
+        mount --bind "$2/usr/libexec" /usr/libexec &&
+        exec "$2/usr/sbin/smtpd" -d -f "$1/smtpd.conf"' sh "$d" "$WORK/root" \
+        >"$d/smtpd.log" 2>&1 &
+    echo $! >"$d/smtpd.pid"
+    PIDFILES+=("$d/smtpd.pid")
+    if ! wait_port "$port"; then
+        tail -20 "$d/smtpd.log"; fail "opensmtpd did not start"; server_result $name; return
+    fi
+    # No PIPELINING offered: the client must not pipeline, with or without --no-pipelining.
+    expect_all_delivered "$name" "$d/mail" "$port" no
+    expect_first_digit_loses "$name-first-digit" "$d/mail" "$port"
+    grep -q '^S: 451 4.5.3 ' "$WORK/$name.log" || fail "opensmtpd did not say 451 4.5.3"
+    grep -q '^S: 250-PIPELINING' "$WORK/$name.log" && fail "opensmtpd offered PIPELINING"
+    kill "$(cat "$d/smtpd.pid")" 2>/dev/null
+    server_result $name
+}
+
+# ---------------------------------------------------------------------------------------
 
 [ "$(id -u)" -eq 0 ] || die "run as root (installs packages, starts mail servers)"
 apt_install build-essential python3 || die "cannot install build tools"

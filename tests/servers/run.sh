@@ -143,7 +143,7 @@ run_case() {
         fi
     done
     if grep -A1 '^C: MAIL' "$err" | grep -q '^C: RCPT'; then pipelined=yes; else pipelined=no; fi
-    log "  $name: $RCPTS recipients, limit $LIMIT: exit $rc, reported $reported_delivered delivered / $reported_deferred deferred / $reported_bounced bounced; mailboxes: $received with one copy, $duplicates with more; pipelined: $pipelined; transactions: $(grep -c '^C: MAIL' "$err")"
+    log "  $name: $RCPTS recipients: exit $rc, reported $reported_delivered delivered / $reported_deferred deferred / $reported_bounced bounced; mailboxes: $received with one copy, $duplicates with more; pipelined: $pipelined; transactions: $(grep -c '^C: MAIL' "$err")"
 }
 
 # The library run: every recipient delivered once, reported so, exit 0.
@@ -384,6 +384,63 @@ EOF
     grep -q '^S: 250-PIPELINING' "$WORK/$name.log" && fail "opensmtpd offered PIPELINING"
     kill "$(cat "$d/smtpd.pid")" 2>/dev/null
     server_result $name
+}
+
+# ---------------------------------------------------------------------------------------
+# The scripted server (tests/servers/scripted.py), one process per scenario.
+
+expect_counts() { # NAME DELIVERED DEFERRED BOUNCED EXIT: the report, and mailboxes agreeing
+    [ "$reported_delivered/$reported_deferred/$reported_bounced" = "$2/$3/$4" ] ||
+        fail "$1: reported $reported_delivered/$reported_deferred/$reported_bounced delivered/deferred/bounced, expected $2/$3/$4"
+    [ "$rc" -eq "$5" ] || fail "$1: exit status $rc, expected $5"
+    [ "$duplicates" -eq 0 ] || fail "$1: $duplicates recipients got more than one copy"
+    [ "$mismatches" -eq 0 ] || fail "$1: report and mailboxes disagree"
+}
+
+start_scripted() { # SCENARIO: sets port and maildir
+    local d=$WORK/scripted-$1
+    mkdir -p "$d/mail"
+    port=$(free_port) maildir=$d/mail
+    python3 "$ROOT/tests/servers/scripted.py" "$port" "$d/mail" "$1" >"$d/server.log" 2>&1 &
+    echo $! >"$d/server.pid"
+    PIDFILES+=("$d/server.pid")
+    wait_port "$port" || fail "scripted server $1 did not start"
+}
+
+stop_scripted() { kill "$(cat "$WORK/scripted-$1/server.pid")" 2>/dev/null; }
+
+test_scripted() {
+    local sc port maildir pipelining
+    # Recipient limits the real servers above do not show.
+    for sc in limit552 legacy552 barelf split; do
+        log "== scripted-$sc"
+        start_scripted $sc
+        pipelining=yes; [ $sc = legacy552 ] && pipelining=no
+        expect_all_delivered "scripted-$sc" "$maildir" "$port" $pipelining
+        [ $pipelining = yes ] &&
+            expect_all_delivered "scripted-$sc-no-pipelining" "$maildir" "$port" no --no-pipelining
+        expect_first_digit_loses "scripted-$sc-first-digit" "$maildir" "$port"
+        stop_scripted $sc
+        server_result "scripted-$sc"
+    done
+    grep -q '^S: 552 5.5.3 ' "$WORK/scripted-limit552.log" || fail "no 552 5.5.3"
+
+    # "220-" then "521": this host takes no mail, every recipient bounces.
+    log "== scripted-greet521"
+    start_scripted greet521
+    run_case scripted-greet521 "$maildir" "$port"
+    expect_counts scripted-greet521 0 0 "$RCPTS" 2
+    stop_scripted greet521
+    server_result scripted-greet521
+
+    # 421 in the second transaction: the first 3 delivered, the rest deferred.
+    log "== scripted-421mid"
+    start_scripted 421mid
+    run_case scripted-421mid "$maildir" "$port"
+    expect_counts scripted-421mid 3 $((RCPTS - 3)) 0 1
+    grep -q '^C: QUIT' "$WORK/scripted-421mid.log" && fail "scripted-421mid: QUIT after 421"
+    stop_scripted 421mid
+    server_result scripted-421mid
 }
 
 # ---------------------------------------------------------------------------------------

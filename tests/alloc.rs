@@ -1,0 +1,164 @@
+//! Classification allocates nothing (README "Thread safety", issue #5): a counting global
+//! allocator watches `classify`, `parse`, `Scanner` and the C functions on every test vector.
+//! Its own test binary, so that no other test's allocations are counted; only the allocations
+//! of the thread that switched counting on are counted.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::mem::size_of;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use smtp_verdict::ffi::{
+    smtp_classify_reply, smtp_classify_reply_incremental, smtp_context, smtp_enhanced_code_text,
+    smtp_result, smtp_scanner, smtp_scanner_reset, smtp_scope_name, smtp_status, smtp_status_name,
+    smtp_verdict_name,
+};
+use smtp_verdict::{Error, Scanner, classify, parse};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note() {
+    if COUNTING.with(Cell::get) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is passed on to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: as the caller promises.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: as the caller promises.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: as the caller promises.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as the caller promises.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns how many allocations this thread made meanwhile.
+fn allocations_in(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+#[test]
+fn the_counter_counts() {
+    assert_eq!(
+        allocations_in(|| drop(std::hint::black_box(vec![1u8; 10]))),
+        1
+    );
+}
+
+#[test]
+fn classification_allocates_nothing() {
+    let rows = common::vectors::load();
+    assert!(rows.len() > 300);
+    // Every row, and every row followed by the next (a pipelined stream), built beforehand.
+    let mut inputs: Vec<(Vec<u8>, smtp_verdict::Context)> = Vec::new();
+    for pair in rows.windows(2) {
+        inputs.push((pair[0].reply.clone(), pair[0].context()));
+        inputs.push((
+            [&pair[0].reply[..], &pair[1].reply[..]].concat(),
+            pair[0].context(),
+        ));
+    }
+    let mut checked = 0usize;
+    for (bytes, ctx) in &inputs {
+        let bytes = &bytes[..];
+        let c_ctx = smtp_context {
+            struct_size: size_of::<smtp_context>() as u32,
+            command: ctx.command as u32,
+            accepted_recipients: ctx.accepted_recipients,
+            limited_recipients: ctx.limited_recipients,
+            options: ctx.options.bits(),
+        };
+        let n = allocations_in(|| {
+            // The Rust API, and everything a Reply gives.
+            let whole = classify(bytes, ctx);
+            if let Ok(reply) = parse(bytes, ctx.options) {
+                let _ = std::hint::black_box(reply.lines().count());
+                let _ = std::hint::black_box(reply.text());
+                let c = reply.classify(ctx);
+                let _ = std::hint::black_box((c.verdict.name(), c.scope.c_name()));
+                let _ = std::hint::black_box(c.enhanced.and_then(|e| e.title()));
+            }
+            if let Err(e) = whole {
+                let _ = std::hint::black_box(e.fallback());
+            }
+            // The scanner, a byte at a time.
+            let mut scanner = Scanner::new();
+            for end in 0..=bytes.len() {
+                if scanner.classify(&bytes[..end], ctx) != Err(Error::Incomplete) {
+                    break;
+                }
+            }
+            // The C functions, whole and a byte at a time.
+            let mut out = smtp_result {
+                struct_size: size_of::<smtp_result>() as u32,
+                ..smtp_result::default()
+            };
+            let mut raw = smtp_scanner {
+                struct_size: size_of::<smtp_scanner>() as u32,
+                private_state: [0; 15],
+            };
+            // SAFETY: valid pointers and lengths.
+            unsafe {
+                let status = smtp_classify_reply(bytes.as_ptr(), bytes.len(), &c_ctx, &mut out);
+                let _ = std::hint::black_box(smtp_status_name(status as u32));
+                let _ = std::hint::black_box(smtp_verdict_name(out.verdict));
+                let _ = std::hint::black_box(smtp_scope_name(out.scope));
+                let _ = std::hint::black_box(smtp_enhanced_code_text(
+                    out.enhanced_class,
+                    out.enhanced_subject,
+                    out.enhanced_detail,
+                ));
+                assert_eq!(smtp_scanner_reset(&mut raw), smtp_status::SMTP_OK);
+                for end in 0..=bytes.len() {
+                    let s = smtp_classify_reply_incremental(
+                        bytes.as_ptr(),
+                        end,
+                        &c_ctx,
+                        &mut raw,
+                        &mut out,
+                    );
+                    if s != smtp_status::SMTP_INCOMPLETE {
+                        break;
+                    }
+                }
+            }
+        });
+        assert_eq!(
+            n,
+            0,
+            "{n} allocation(s) classifying {:?}",
+            String::from_utf8_lossy(bytes)
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2 * (rows.len() - 1));
+}

@@ -292,7 +292,19 @@ impl Scanner {
     /// Parses the reply at the start of `input`.
     #[inline]
     pub fn parse<'a>(&mut self, input: &'a [u8], options: Options) -> Result<Reply<'a>, Error> {
-        let result = self.parse_lines(input, options);
+        let state = if self.line_start == 0 {
+            match first_line(input, self.searched as usize, options) {
+                FirstLine::Reply(result) => {
+                    self.searched = 0;
+                    return result;
+                }
+                FirstLine::More(state) => state,
+                FirstLine::Unfinished => *self,
+            }
+        } else {
+            *self
+        };
+        let result = self.parse_lines(state, input, options);
         if !matches!(result, Err(Error::Incomplete)) {
             *self = Scanner::new();
         }
@@ -300,80 +312,170 @@ impl Scanner {
     }
 
     #[inline]
-    fn parse_lines<'a>(&mut self, input: &'a [u8], options: Options) -> Result<Reply<'a>, Error> {
+    /// Reads lines on from state `s`. The state is a copy, held in registers; the caller's
+    /// scanner is written only when the reply is incomplete, the one case where it outlives
+    /// the call.
+    fn parse_lines<'a>(
+        &mut self,
+        mut s: Scanner,
+        input: &'a [u8],
+        options: Options,
+    ) -> Result<Reply<'a>, Error> {
         let strict = options.contains(Options::STRICT);
         loop {
-            let start = self.line_start as usize;
+            let start = s.line_start as usize;
             let window_end = input.len().min(start + MAX_LINE_LEN).min(MAX_REPLY_LEN);
-            let search_from = start + self.searched as usize;
+            let search_from = start + s.searched as usize;
             if search_from > window_end {
-                // Only a scanner reused on a shorter input gets here.
-                *self = Scanner::new();
-                return self.parse_lines(input, options);
+                // Only a scanner reused on a shorter input gets here: start over.
+                s = Scanner::new();
+                continue;
             }
             let Some(lf) = find_lf(&input[search_from..window_end]) else {
                 if window_end == start + MAX_LINE_LEN || window_end == MAX_REPLY_LEN {
                     return Err(Error::TooLong {
                         consumed: 0,
-                        lines: self.lines,
+                        lines: s.lines,
                     });
                 }
-                self.searched = (window_end - start) as u32;
+                s.searched = (window_end - start) as u32;
+                *self = s;
                 return Err(Error::Incomplete);
             };
             let lf = search_from + lf;
             let end = lf + 1;
             let bare_lf = lf == start || input[lf - 1] != b'\r';
             let content_end = if bare_lf { lf } else { lf - 1 };
-            self.lines += 1;
-            self.line_start = end as u32;
-            self.searched = 0;
+            let line = &input[start..content_end];
+            s.lines += 1;
+            s.line_start = end as u32;
+            s.searched = 0;
+
+            // Most lines of a multiline reply (EHLO's keywords) repeat the first line's code,
+            // continue, and carry no enhanced code: they change nothing but the line count.
+            // The first line was checked in full, so comparing its code's bytes suffices.
+            if s.lines > 1
+                && !bare_lf
+                && end - start <= RFC_LINE_LEN
+                && line.len() >= 4
+                && line[3] == b'-'
+                && line[..3] == input[..3]
+                && !matches!(line.get(4), Some(b' ' | b'2' | b'4' | b'5'))
+            {
+                continue;
+            }
+
             let malformed = Error::Malformed {
                 consumed: end,
-                lines: self.lines,
+                lines: s.lines,
             };
-
-            let Some(head) = line_head(&input[start..content_end]) else {
+            let Some(head) = line_head(line) else {
                 return Err(malformed);
             };
             let code = u32::from(head.code);
             if bare_lf {
-                self.flags |= Flags::BARE_LF.bits();
+                s.flags |= Flags::BARE_LF.bits();
             }
             if end - start > RFC_LINE_LEN {
-                self.flags |= Flags::LONG_LINE.bits();
+                s.flags |= Flags::LONG_LINE.bits();
             }
-            if self.lines == 1 {
-                self.first_code = code;
-            } else if code != self.first_code {
-                self.flags |= Flags::CODE_MISMATCH.bits();
+            if s.lines == 1 {
+                s.first_code = code;
+            } else if code != s.first_code {
+                s.flags |= Flags::CODE_MISMATCH.bits();
             }
             let strict_faults = Flags::BARE_LF | Flags::CODE_MISMATCH | Flags::LONG_LINE;
-            if strict && (self.flags & strict_faults.bits() != 0 || !is_standard_code(head.code)) {
+            if strict && (s.flags & strict_faults.bits() != 0 || !is_standard_code(head.code)) {
                 return Err(malformed);
             }
-            self.negative_line |= u32::from(matches!(head.code / 100, 4 | 5));
+            s.negative_line |= u32::from(matches!(head.code / 100, 4 | 5));
             if let Some(e) = head.enhanced {
-                self.enhanced = pack(e);
+                s.enhanced = pack(e);
             }
             if head.last {
-                let mut flags = Flags::from_bits(self.flags).unwrap_or_default();
-                if self.lines > 1 {
+                let mut flags = Flags::from_bits(s.flags).unwrap_or_default();
+                if s.lines > 1 {
                     flags.insert(Flags::MULTILINE);
                 }
                 return Ok(Reply {
                     bytes: &input[..end],
                     code: head.code,
-                    enhanced: unpack(self.enhanced),
+                    enhanced: unpack(s.enhanced),
                     flags,
-                    lines: self.lines,
-                    negative_line: self.negative_line != 0,
+                    lines: s.lines,
+                    negative_line: s.negative_line != 0,
                     text_start: start + head.text_start,
                     text_end: content_end,
                 });
             }
         }
     }
+}
+
+/// What reading a reply's first line found.
+enum FirstLine<'a> {
+    /// The whole reply: one line, or a malformed first line.
+    Reply(Result<Reply<'a>, Error>),
+    /// More lines follow; the state after the first.
+    More(Scanner),
+    /// No line end yet.
+    Unfinished,
+}
+
+/// Reads a reply's first line, without the scanner's bookkeeping: most replies are one line
+/// (all of a transaction's but EHLO's), and they are done here.
+#[inline(always)]
+fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> {
+    let Some(window) = input.get(searched..input.len().min(MAX_LINE_LEN)) else {
+        return FirstLine::Unfinished;
+    };
+    let Some(lf) = find_lf(window) else {
+        return FirstLine::Unfinished;
+    };
+    let lf = searched + lf;
+    let end = lf + 1;
+    let bare_lf = lf == 0 || input[lf - 1] != b'\r';
+    let content_end = if bare_lf { lf } else { lf - 1 };
+    let malformed = FirstLine::Reply(Err(Error::Malformed {
+        consumed: end,
+        lines: 1,
+    }));
+    let Some(head) = line_head(&input[..content_end]) else {
+        return malformed;
+    };
+    let long_line = end > RFC_LINE_LEN;
+    if options.contains(Options::STRICT) && (bare_lf || long_line || !is_standard_code(head.code)) {
+        return malformed;
+    }
+    let mut flags = Flags::empty();
+    if bare_lf {
+        flags.insert(Flags::BARE_LF);
+    }
+    if long_line {
+        flags.insert(Flags::LONG_LINE);
+    }
+    let negative_line = matches!(head.code / 100, 4 | 5);
+    if !head.last {
+        return FirstLine::More(Scanner {
+            line_start: end as u32,
+            searched: 0,
+            lines: 1,
+            first_code: u32::from(head.code),
+            flags: flags.bits(),
+            negative_line: u32::from(negative_line),
+            enhanced: head.enhanced.map_or(0, pack),
+        });
+    }
+    FirstLine::Reply(Ok(Reply {
+        bytes: &input[..end],
+        code: head.code,
+        enhanced: head.enhanced,
+        flags,
+        lines: 1,
+        negative_line,
+        text_start: head.text_start,
+        text_end: content_end,
+    }))
 }
 
 /// The first LF in `hay`. Reply lines are short: eight bytes at a time in a register beat

@@ -45,19 +45,24 @@ echo "exports: $exported"
 export PKG_CONFIG_PATH=$lib/pkgconfig
 cc=${CC:-cc}
 # Shared, through pkg-config.
-make -s -C examples-c PKG=1 BUILD="$work/shared" "$work/shared/classify" CC="$cc"
+make -s -C examples-c PKG=1 BUILD="$work/shared" CC="$cc"
 $cc -std=c99 -Wall -Wextra -Wpedantic -Werror $(pkg-config --cflags smtp_verdict) \
     -o "$work/shared/version" tests/install/version.c $(pkg-config --libs smtp_verdict)
 LD_LIBRARY_PATH=$lib ldd "$work/shared/classify" | grep -q "libsmtp_verdict.so.$sover => $lib" || fail "classify is not linked to the installed shared library"
 LD_LIBRARY_PATH=$lib "$work/shared/version" "$version"
 LD_LIBRARY_PATH=$lib "$work/shared/classify" -c RCPT -a 3 '552 too many recipients' | grep -q '^batch-limit' ||
     fail "classify (shared)"
+LD_LIBRARY_PATH=$lib "$work/shared/bench" 20000 1 | grep -q 'replies/s' || fail "bench (shared)"
 
 # Static, through pkg-config --static.
-make -s -C examples-c PKG=1 STATIC=1 BUILD="$work/static" "$work/static/classify" CC="$cc"
+make -s -C examples-c PKG=1 STATIC=1 BUILD="$work/static" CC="$cc"
 if ldd "$work/static/classify" | grep -q libsmtp_verdict; then fail "static classify links the shared library"; fi
 "$work/static/classify" -c RCPT -a 3 '452 4.5.3 Error: too many recipients' | grep -q '^batch-limit' ||
     fail "classify (static)"
+"$work/static/bench" 20000 1 | grep -q 'replies/s' || fail "bench (static)"
+for mode in shared static; do
+    if LD_LIBRARY_PATH=$lib ldd "$work/$mode/deliver" | grep -q 'not found'; then fail "deliver ($mode) does not load"; fi
+done
 
 # CMake, through pkg_check_modules.
 cmake -S tests/install/cmake -B "$work/cmake" >/dev/null

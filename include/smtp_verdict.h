@@ -190,15 +190,33 @@ enum smtp_command
    * The greeting the server sends on connect.
    */
   SMTP_CMD_GREETING = 1,
+  /**
+   * EHLO (RFC 5321 4.1.1.1).
+   */
   SMTP_CMD_EHLO = 2,
+  /**
+   * HELO, the fallback when EHLO is refused.
+   */
   SMTP_CMD_HELO = 3,
   /**
    * LMTP's LHLO (RFC 2033).
    */
   SMTP_CMD_LHLO = 4,
+  /**
+   * STARTTLS (RFC 3207).
+   */
   SMTP_CMD_STARTTLS = 5,
+  /**
+   * AUTH and each SASL exchange step (RFC 4954).
+   */
   SMTP_CMD_AUTH = 6,
+  /**
+   * MAIL FROM: a transaction starts.
+   */
   SMTP_CMD_MAIL = 7,
+  /**
+   * RCPT TO: one recipient. Set `accepted_recipients` and `limited_recipients`.
+   */
   SMTP_CMD_RCPT = 8,
   /**
    * The DATA command itself, normally answered by 354.
@@ -216,11 +234,29 @@ enum smtp_command
    * The BDAT chunk marked LAST.
    */
   SMTP_CMD_BDAT_LAST = 12,
+  /**
+   * RSET.
+   */
   SMTP_CMD_RSET = 13,
+  /**
+   * VRFY.
+   */
   SMTP_CMD_VRFY = 14,
+  /**
+   * EXPN.
+   */
   SMTP_CMD_EXPN = 15,
+  /**
+   * HELP.
+   */
   SMTP_CMD_HELP = 16,
+  /**
+   * NOOP.
+   */
   SMTP_CMD_NOOP = 17,
+  /**
+   * QUIT: the reply also sets `SMTP_FLAG_CLOSE_CONNECTION`.
+   */
   SMTP_CMD_QUIT = 18,
 };
 #ifndef __cplusplus
@@ -353,7 +389,13 @@ typedef struct smtp_result {
    * and on 3xx replies, which carry none (RFC 2034).
    */
   uint32_t enhanced_class;
+  /**
+   * The enhanced code's subject: the 5 of 4.5.3.
+   */
   uint32_t enhanced_subject;
+  /**
+   * The enhanced code's detail: the 3 of 4.5.3.
+   */
   uint32_t enhanced_detail;
   /**
    * `SMTP_FLAG_*` bits.

@@ -74,13 +74,19 @@ pub enum smtp_command {
     SMTP_CMD_UNKNOWN = 0,
     /// The greeting the server sends on connect.
     SMTP_CMD_GREETING = 1,
+    /// EHLO (RFC 5321 4.1.1.1).
     SMTP_CMD_EHLO = 2,
+    /// HELO, the fallback when EHLO is refused.
     SMTP_CMD_HELO = 3,
     /// LMTP's LHLO (RFC 2033).
     SMTP_CMD_LHLO = 4,
+    /// STARTTLS (RFC 3207).
     SMTP_CMD_STARTTLS = 5,
+    /// AUTH and each SASL exchange step (RFC 4954).
     SMTP_CMD_AUTH = 6,
+    /// MAIL FROM: a transaction starts.
     SMTP_CMD_MAIL = 7,
+    /// RCPT TO: one recipient. Set `accepted_recipients` and `limited_recipients`.
     SMTP_CMD_RCPT = 8,
     /// The DATA command itself, normally answered by 354.
     SMTP_CMD_DATA = 9,
@@ -90,11 +96,17 @@ pub enum smtp_command {
     SMTP_CMD_BDAT = 11,
     /// The BDAT chunk marked LAST.
     SMTP_CMD_BDAT_LAST = 12,
+    /// RSET.
     SMTP_CMD_RSET = 13,
+    /// VRFY.
     SMTP_CMD_VRFY = 14,
+    /// EXPN.
     SMTP_CMD_EXPN = 15,
+    /// HELP.
     SMTP_CMD_HELP = 16,
+    /// NOOP.
     SMTP_CMD_NOOP = 17,
+    /// QUIT: the reply also sets `SMTP_FLAG_CLOSE_CONNECTION`.
     SMTP_CMD_QUIT = 18,
 }
 
@@ -218,7 +230,9 @@ pub struct smtp_result {
     /// The enhanced code as sent (class 2, 4 or 5); all three are 0 when the reply has none,
     /// and on 3xx replies, which carry none (RFC 2034).
     pub enhanced_class: u32,
+    /// The enhanced code's subject: the 5 of 4.5.3.
     pub enhanced_subject: u32,
+    /// The enhanced code's detail: the 3 of 4.5.3.
     pub enhanced_detail: u32,
     /// `SMTP_FLAG_*` bits.
     pub flags: u32,

@@ -325,6 +325,7 @@ static void deliver(struct session *s, const char *helo, struct recipient *rcpts
     smtp_context ctx = {.struct_size = sizeof ctx, .command = SMTP_CMD_GREETING};
     char line[600];
     size_t queued = count, batch = count;
+    int greeted = 0;
     for (size_t i = 0; i < count; i++)
         queue[i] = &rcpts[i];
 
@@ -341,6 +342,7 @@ static void deliver(struct session *s, const char *helo, struct recipient *rcpts
     }
     if (session_over(s))
         goto over;
+    greeted = 1;
 
     while (queued > 0) {
         if (s->need_rset) {
@@ -373,9 +375,11 @@ static void deliver(struct session *s, const char *helo, struct recipient *rcpts
     return;
 
 over: /* the session ended early: what is not settled yet is deferred, or bounced when the
-       * server refuses all mail (a 554 or 521 greeting) */
+       * server refused the session itself for good (a 554 or 521 greeting, HELO refused) */
     if (!(s->rep.r.flags & SMTP_FLAG_CLOSE_CONNECTION))
         (void)send_all(s, "QUIT\r\n", 6);
+    if (greeted)
+        s->rep.r.verdict = SMTP_VERDICT_RETRY;
     for (size_t i = 0; i < count; i++)
         if (rcpts[i].state == PENDING || rcpts[i].state == ACCEPTED || rcpts[i].state == LIMITED)
             fail(&rcpts[i], &s->rep);
@@ -458,6 +462,14 @@ static const char builtin_message[] = "From: <sender@example.org>\n"
                                       "\n"
                                       "Sent by the smtp-verdict example client.\n";
 
+/* An address that cannot go between < and > on a command line. */
+static int bad_address(const char *address) {
+    if (strlen(address) <= 1000 && strpbrk(address, "\r\n<>") == NULL)
+        return 0;
+    fprintf(stderr, "deliver: bad address %s\n", address);
+    return 1;
+}
+
 static int usage(void) {
     fputs("usage: deliver [-f SENDER] [-m FILE] [-H NAME] [-v] [--no-pipelining] "
           "[--first-digit] HOST PORT RECIPIENT...\n",
@@ -491,12 +503,11 @@ int main(int argc, char **argv) {
         return usage();
     const char *host = argv[i], *port = argv[i + 1];
     size_t count = (size_t)(argc - i - 2);
+    if (bad_address(s.sender))
+        return 3;
     for (int j = i + 2; j < argc; j++)
-        if (strlen(argv[j]) > 1000 || strpbrk(argv[j], "\r\n<>")) {
-            fprintf(stderr, "deliver: bad recipient address %s\n", argv[j]);
+        if (bad_address(argv[j]))
             return 3;
-        }
-
     size_t len = sizeof builtin_message - 1;
     char *text = message_file ? read_file(message_file, &len) : NULL;
     if (message_file && text == NULL) {

@@ -324,6 +324,51 @@ unsafe fn write_sized<T>(dst: *mut T, value: &T, len: usize) {
     };
 }
 
+/// Writes `value` into the caller's result, `struct_size` excepted, as `write_sized` does.
+/// When the caller's struct is the size this library knows (nearly always), field by field:
+/// a byte copy of a struct just built on the stack waits for its stores to retire (a store
+/// forwarding stall, as long as a short reply's parse).
+///
+/// # Safety
+/// `len` came from `writable_size(dst)`.
+unsafe fn write_result(dst: *mut smtp_result, value: &smtp_result, len: usize) {
+    if len != size_of::<smtp_result>() {
+        // SAFETY: as promised by the caller.
+        return unsafe { write_sized(dst, value, len) };
+    }
+    // Naming every field: a field added to the struct and not written here fails to compile.
+    let smtp_result {
+        struct_size: _,
+        verdict,
+        scope,
+        code,
+        enhanced_class,
+        enhanced_subject,
+        enhanced_detail,
+        flags,
+        lines,
+        reserved,
+        consumed,
+        text_offset,
+        text_len,
+    } = *value;
+    // SAFETY: `dst` is a whole writable smtp_result.
+    unsafe {
+        (&raw mut (*dst).verdict).write(verdict);
+        (&raw mut (*dst).scope).write(scope);
+        (&raw mut (*dst).code).write(code);
+        (&raw mut (*dst).enhanced_class).write(enhanced_class);
+        (&raw mut (*dst).enhanced_subject).write(enhanced_subject);
+        (&raw mut (*dst).enhanced_detail).write(enhanced_detail);
+        (&raw mut (*dst).flags).write(flags);
+        (&raw mut (*dst).lines).write(lines);
+        (&raw mut (*dst).reserved).write(reserved);
+        (&raw mut (*dst).consumed).write(consumed);
+        (&raw mut (*dst).text_offset).write(text_offset);
+        (&raw mut (*dst).text_len).write(text_len);
+    }
+}
+
 fn context_from_c(c: &smtp_context) -> Result<Context, smtp_status> {
     Ok(Context {
         command: Command::from_u32(c.command).ok_or(SMTP_ERR_INVALID_ARGUMENT)?,
@@ -379,7 +424,7 @@ unsafe fn classify_c(
     };
     let finish = |status: smtp_status, result: smtp_result| {
         // SAFETY: out_len came from writable_size(out).
-        unsafe { write_sized(out, &result, out_len) };
+        unsafe { write_result(out, &result, out_len) };
         status
     };
     let context = if ctx.is_null() {

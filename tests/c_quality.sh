@@ -81,7 +81,7 @@ free_port() {
 declare -A PORT
 start_servers() {
     local sc port i
-    for sc in limit552 legacy552 barelf split greet521 421mid; do
+    for sc in limit552 legacy552 barelf split bytes helo greet521 421mid; do
         port=$(free_port)
         python3 tests/servers/scripted.py "$port" "$WORK/mail-$sc" "$sc" 2>"$WORK/server-$sc.log" &
         SERVER_PIDS+=($!)
@@ -104,7 +104,7 @@ run_all() {
     expect "$name vectors_test" 0 "$@" "$b/vectors_test" "$vectors"
     expect "$name bench" 0 "$@" "$b/bench" 20000 1
     local r="a@test.example b@test.example c@test.example d@test.example e@test.example f@test.example g@test.example"
-    for sc in limit552 legacy552 barelf split; do
+    for sc in limit552 legacy552 barelf split bytes helo; do
         expect "$name deliver $sc" 0 "$@" "$b/deliver" 127.0.0.1 "${PORT[$sc]}" $r
         expect "$name deliver --no-pipelining $sc" 0 "$@" "$b/deliver" --no-pipelining 127.0.0.1 "${PORT[$sc]}" $r
     done

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/servers/run.sh: examples-c/deliver against real SMTP servers with small recipient
 # limits, on loopback: Postfix, Exim (452 and 552/554 styles), OpenSMTPD, and a scripted
-# Python server for what those do not do (tests/servers/scripted.py).
+# Python server for what those do not do (tests/servers/scripted.py): 552 5.5.3, RFC 821 552,
+# bare LF, replies split at odd places or sent a byte at a time, no EHLO, a 220-/521 greeting,
+# 421 mid-transaction.
 #
 # For each server it sends one message to more recipients than the limit, with and without
 # PIPELINING where offered, and checks that every recipient got exactly one copy and that
@@ -412,10 +414,10 @@ stop_scripted() { kill "$(cat "$WORK/scripted-$1/server.pid")" 2>/dev/null; }
 test_scripted() {
     local sc port maildir pipelining
     # Recipient limits the real servers above do not show.
-    for sc in limit552 legacy552 barelf split; do
+    for sc in limit552 legacy552 barelf split bytes helo; do
         log "== scripted-$sc"
         start_scripted $sc
-        pipelining=yes; [ $sc = legacy552 ] && pipelining=no
+        pipelining=yes; [ $sc = legacy552 ] || [ $sc = helo ] && pipelining=no
         expect_all_delivered "scripted-$sc" "$maildir" "$port" $pipelining
         [ $pipelining = yes ] &&
             expect_all_delivered "scripted-$sc-no-pipelining" "$maildir" "$port" no --no-pipelining
@@ -424,6 +426,7 @@ test_scripted() {
         server_result "scripted-$sc"
     done
     grep -q '^S: 552 5.5.3 ' "$WORK/scripted-limit552.log" || fail "no 552 5.5.3"
+    grep -q '^C: HELO ' "$WORK/scripted-helo.log" || fail "scripted-helo: no HELO after EHLO refused"
 
     # "220-" then "521": this host takes no mail, every recipient bounces.
     log "== scripted-greet521"

@@ -11,6 +11,9 @@ accepted message once per accepted recipient as MAILDIR/<local part>/<n>.eml. Sc
   barelf     PIPELINING, at most 2 recipients ("452 ..."), every line ends in a bare LF
   split      PIPELINING, at most 3 recipients ("452 4.5.3 ..."), every reply written in small
              pieces cut at odd places (inside the code, between CR and LF), with TCP_NODELAY
+  bytes      PIPELINING, at most 3 recipients ("452 4.5.3 ..."), every reply a byte at a time
+  helo       no EHLO ("502 5.5.2" to it: the client falls back to HELO), at most 3 recipients
+             ("452 4.5.3 ...")
   greet521   "220-" then "521 5.3.2" greeting, then closes
   421mid     no PIPELINING, at most 3 recipients ("452 4.5.3"), and "421 4.3.2" to the second
              RCPT of the second transaction, then closes
@@ -25,6 +28,8 @@ SCENARIOS = {
     "legacy552": dict(pipelining=False, limit=2, over="552 too many recipients"),
     "barelf": dict(pipelining=True, limit=2, over="452 too many recipients", eol="\n"),
     "split": dict(pipelining=True, limit=3, over="452 4.5.3 Error: too many recipients", split=True),
+    "bytes": dict(pipelining=True, limit=3, over="452 4.5.3 Error: too many recipients", split="bytes"),
+    "helo": dict(ehlo=False, limit=3, over="452 4.5.3 Error: too many recipients"),
     "greet521": dict(greeting=["220-mx.example.net ESMTP", "521 5.3.2 mx.example.net does not accept mail"]),
     "421mid": dict(pipelining=False, limit=3, over="452 4.5.3 Too many recipients", close_at=(2, 2)),
 }
@@ -43,6 +48,8 @@ class Session:
             return
         # odd places: after the first digit, inside the text, between CR and LF
         cuts = sorted({1, 3, len(data) // 2, len(data) - 1, len(data)})
+        if self.sc["split"] == "bytes":
+            cuts = range(1, len(data) + 1)
         start = 0
         for cut in cuts:
             if cut > start:
@@ -84,7 +91,9 @@ class Session:
             if line is None:
                 return
             verb = line[:4].upper()
-            if verb == "EHLO":
+            if verb == "EHLO" and not sc.get("ehlo", True):
+                self.reply("502", "5.5.2 Error: command not recognized")
+            elif verb == "EHLO":
                 ext = ["mx.example.net", "8BITMIME", "ENHANCEDSTATUSCODES"]
                 if sc.get("pipelining"):
                     ext.insert(1, "PIPELINING")

@@ -380,6 +380,7 @@ impl std::error::Error for Error {}
 ///
 /// Several pipelined replies may follow each other in `input`: `consumed` says where the next
 /// one starts. Allocates nothing.
+#[inline]
 pub fn classify(input: &[u8], ctx: &Context) -> Result<Classification, Error> {
     Scanner::new().classify(input, ctx)
 }

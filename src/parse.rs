@@ -69,6 +69,7 @@ impl<'a> Reply<'a> {
         Lines { rest: self.bytes }
     }
     /// Applies the verdict policy.
+    #[inline(always)]
     pub fn classify(&self, ctx: &Context) -> Classification {
         crate::policy::classify(self, ctx)
     }
@@ -181,6 +182,7 @@ fn enhanced_code(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
 /// Written by hand: as nom combinators the same grammar cost a fifth of the instructions of a
 /// one-line reply and a store-forwarding stall on every enhanced code (README "Performance").
 /// tests/grammar.rs keeps the nom grammar as the reference this must agree with.
+#[inline(always)]
 fn line_head(line: &[u8]) -> Option<LineHead> {
     let (code, last, rest) = match line {
         [a, b, c, rest @ ..] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
@@ -283,14 +285,14 @@ impl Scanner {
     }
 
     /// Parses the reply at the start of `input` and classifies it (see [`crate::classify`]).
-    #[inline]
+    #[inline(always)]
     pub fn classify(&mut self, input: &[u8], ctx: &Context) -> Result<Classification, Error> {
         self.parse(input, ctx.options)
             .map(|reply| reply.classify(ctx))
     }
 
     /// Parses the reply at the start of `input`.
-    #[inline]
+    #[inline(always)]
     pub fn parse<'a>(&mut self, input: &'a [u8], options: Options) -> Result<Reply<'a>, Error> {
         let state = if self.line_start == 0 {
             match first_line(input, self.searched as usize, options) {

@@ -37,6 +37,7 @@ fn verdict_of_first_digit(first_digit: u16) -> Verdict {
     }
 }
 
+#[inline(always)]
 pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
     let code = reply.code();
     let first_digit = code / 100;

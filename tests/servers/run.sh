@@ -29,13 +29,25 @@ STOPS=()                  # commands that stop a server cleanly (postfix stop)
 passed=() failed=()
 started=$(date +%s)
 
+alive() { # PID: running (not gone, not a zombie)
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${state#Z}" = "$state" ]
+}
+
+stop_pid() { # PIDFILE: stops the process it names, if still running, and forgets the file
+    local pid i
+    pid=$(tr -dc 0-9 2>/dev/null <"$1") && [ -n "$pid" ] || return 0
+    rm -f "$1"
+    alive "$pid" || return 0
+    kill "$pid" 2>/dev/null
+    for i in $(seq 50); do alive "$pid" || return 0; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+}
+
 cleanup() {
-    local i pid
+    local i
     for ((i = ${#STOPS[@]} - 1; i >= 0; i--)); do eval "${STOPS[i]}" >/dev/null 2>&1; done
-    for ((i = ${#PIDFILES[@]} - 1; i >= 0; i--)); do
-        pid=$(cat "${PIDFILES[i]}" 2>/dev/null) || continue
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null && { sleep 0.2; kill -9 "$pid" 2>/dev/null; }
-    done
+    for ((i = ${#PIDFILES[@]} - 1; i >= 0; i--)); do stop_pid "${PIDFILES[i]}"; done
     if [ -n "${KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -253,6 +265,8 @@ EOF
     grep -q '452 4.5.3 Error: too many recipients' "$WORK/postfix-pipelining.log" ||
         fail "postfix did not say 452 4.5.3"
     postfix -c "$d/etc" stop >/dev/null 2>&1
+    unset 'STOPS[-1]'
+    stop_pid "$d/spool/pid/master.pid"
     server_result postfix
 }
 
@@ -327,7 +341,7 @@ EOF
     expect_all_delivered "$name-pipelining" "$d/mail" "$port" yes
     expect_all_delivered "$name-no-pipelining" "$d/mail" "$port" no --no-pipelining
     expect_first_digit_loses "$name-first-digit" "$d/mail" "$port"
-    kill "$(cat "$d/exim.pid")" 2>/dev/null
+    stop_pid "$d/exim.pid"
     server_result "$name"
 }
 
@@ -384,7 +398,7 @@ EOF
     expect_first_digit_loses "$name-first-digit" "$d/mail" "$port"
     grep -q '^S: 451 4.5.3 ' "$WORK/$name.log" || fail "opensmtpd did not say 451 4.5.3"
     grep -q '^S: 250-PIPELINING' "$WORK/$name.log" && fail "opensmtpd offered PIPELINING"
-    kill "$(cat "$d/smtpd.pid")" 2>/dev/null
+    stop_pid "$d/smtpd.pid"
     server_result $name
 }
 
@@ -409,7 +423,7 @@ start_scripted() { # SCENARIO: sets port and maildir
     wait_port "$port" || fail "scripted server $1 did not start"
 }
 
-stop_scripted() { kill "$(cat "$WORK/scripted-$1/server.pid")" 2>/dev/null; }
+stop_scripted() { stop_pid "$WORK/scripted-$1/server.pid"; }
 
 test_scripted() {
     local sc port maildir pipelining

@@ -325,6 +325,11 @@ impl Scanner {
     ) -> Result<Reply<'a>, Error> {
         let strict = options.contains(Options::STRICT);
         loop {
+            if s.lines >= 1 && s.searched == 0 {
+                let (next, skipped) = skip_plain_continuations(input, s.line_start as usize);
+                s.line_start = next as u32;
+                s.lines += skipped;
+            }
             let start = s.line_start as usize;
             let window_end = input.len().min(start + MAX_LINE_LEN).min(MAX_REPLY_LEN);
             let search_from = start + s.searched as usize;
@@ -352,20 +357,6 @@ impl Scanner {
             s.lines += 1;
             s.line_start = end as u32;
             s.searched = 0;
-
-            // Most lines of a multiline reply (EHLO's keywords) repeat the first line's code,
-            // continue, and carry no enhanced code: they change nothing but the line count.
-            // The first line was checked in full, so comparing its code's bytes suffices.
-            if s.lines > 1
-                && !bare_lf
-                && end - start <= RFC_LINE_LEN
-                && line.len() >= 4
-                && line[3] == b'-'
-                && line[..3] == input[..3]
-                && !matches!(line.get(4), Some(b' ' | b'2' | b'4' | b'5'))
-            {
-                continue;
-            }
 
             let malformed = Error::Malformed {
                 consumed: end,
@@ -478,6 +469,56 @@ fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> 
         text_start: head.text_start,
         text_end: content_end,
     }))
+}
+
+/// Skips the lines from `start` on that only continue the reply: the first line's code, `-`,
+/// no enhanced code, CRLF, at most [`RFC_LINE_LEN`] octets. They change nothing but the line
+/// count, and most lines of a multiline reply (EHLO's keywords) are such lines, so they are
+/// found eight bytes at a time across line boundaries instead of line by line. Returns where
+/// the first other line (or the unread rest) starts, and how many lines were skipped. The
+/// first line was checked in full, so comparing its code's bytes suffices.
+#[inline]
+fn skip_plain_continuations(input: &[u8], mut start: usize) -> (usize, u32) {
+    let limit = input.len().min(MAX_REPLY_LEN);
+    let mut skipped = 0;
+    let mut at = start;
+    while let Some(mut found) = lfs_in_word(input, at, limit) {
+        while found != 0 {
+            let lf = at + (found.trailing_zeros() / 8) as usize;
+            let line = &input[start..lf];
+            let plain = line.len() >= 5
+                && line.len() < RFC_LINE_LEN
+                && line[line.len() - 1] == b'\r'
+                && line[3] == b'-'
+                && line[..3] == input[..3]
+                && !matches!(line[4], b' ' | b'2' | b'4' | b'5');
+            if !plain {
+                return (start, skipped);
+            }
+            skipped += 1;
+            start = lf + 1;
+            found &= found - 1;
+        }
+        at += 8;
+        if at - start > RFC_LINE_LEN {
+            break;
+        }
+    }
+    (start, skipped)
+}
+
+/// The LFs among the 8 bytes at `hay[at..]`, if they lie before `limit`: the high bit of each
+/// byte that is one (exact for every byte, unlike the any-zero test of `lf_in_word`).
+#[inline]
+fn lfs_in_word(hay: &[u8], at: usize, limit: usize) -> Option<u64> {
+    const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
+    if at + 8 > limit {
+        return None;
+    }
+    let word: [u8; 8] = hay.get(at..at + 8)?.try_into().ok()?;
+    let x = u64::from_le_bytes(word) ^ LF;
+    Some(!(((x & LOW7) + LOW7) | x | LOW7))
 }
 
 /// The first LF in `hay`. Reply lines are short: eight bytes at a time in a register beat

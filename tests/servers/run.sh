@@ -29,9 +29,11 @@ STOPS=()                  # commands that stop a server cleanly (postfix stop)
 passed=() failed=()
 started=$(date +%s)
 
-alive() { # PID: running (not gone, not a zombie)
-    local state
-    state=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${state#Z}" = "$state" ]
+alive() { # PID: running (not gone, not a zombie); /proc, as procps may not be installed
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) } # after "pid (name) ": the state letter first
+    [ "${stat:0:1}" != Z ]
 }
 
 stop_pid() { # PIDFILE: stops the process it names, if still running, and forgets the file

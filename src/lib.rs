@@ -382,10 +382,10 @@ impl std::error::Error for Error {}
 /// one starts. Allocates nothing.
 #[inline]
 pub fn classify(input: &[u8], ctx: &Context) -> Result<Classification, Error> {
-    Scanner::new().classify(input, ctx)
+    Scanner::parse_whole(input, ctx.options).map(|reply| reply.classify(ctx))
 }
 
 /// Parses the first reply in `input` without classifying it.
 pub fn parse(input: &[u8], options: Options) -> Result<Reply<'_>, Error> {
-    Scanner::new().parse(input, options)
+    Scanner::parse_whole(input, options)
 }

@@ -143,6 +143,7 @@ fn is_blank(b: u8) -> bool {
 }
 
 /// One to three digits, not followed by a fourth.
+#[inline(always)]
 fn number(i: &[u8]) -> Option<(u16, &[u8])> {
     let digits = i.iter().take(4).take_while(|b| b.is_ascii_digit()).count();
     if !(1..=3).contains(&digits) {
@@ -156,6 +157,7 @@ fn number(i: &[u8]) -> Option<(u16, &[u8])> {
 
 /// Spaces, then `class "." subject "." detail` followed by SP, HTAB or the end of the line
 /// (RFC 3463); returns the code and what follows it.
+#[inline(always)]
 fn enhanced_code(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
     let i = &i[i.iter().take_while(|&&b| b == b' ').count()..];
     let [class @ (b'2' | b'4' | b'5'), b'.', i @ ..] = i else {
@@ -313,10 +315,23 @@ impl Scanner {
         result
     }
 
-    #[inline]
+    /// [`Scanner::parse`] for a reply read whole: no scanner state lives in memory on the
+    /// way to a one-line answer (a fresh scanner kept on the stack cost a store-forwarding
+    /// stall per reply).
+    #[inline(always)]
+    pub(crate) fn parse_whole(input: &[u8], options: Options) -> Result<Reply<'_>, Error> {
+        let state = match first_line(input, 0, options) {
+            FirstLine::Reply(result) => return result,
+            FirstLine::More(state) => state,
+            FirstLine::Unfinished => Scanner::new(),
+        };
+        Scanner::new().parse_lines(state, input, options)
+    }
+
     /// Reads lines on from state `s`. The state is a copy, held in registers; the caller's
     /// scanner is written only when the reply is incomplete, the one case where it outlives
     /// the call.
+    #[inline]
     fn parse_lines<'a>(
         &mut self,
         mut s: Scanner,

@@ -439,12 +439,12 @@ unsafe fn classify_c(
     if data.is_null() && len != 0 {
         return finish(SMTP_ERR_NULL_ARGUMENT, refusal());
     }
-    let mut state = match scanner {
-        None => Scanner::new(),
+    let state = match scanner {
+        None => None,
         // SAFETY: `s` is a caller's smtp_scanner.
         Some(s) => match unsafe { read_sized(s.cast_const(), MIN_SCANNER_SIZE) } {
             Ok(raw) => match scanner_from_c(&raw) {
-                Some(state) => state,
+                Some(state) => Some((s, state)),
                 None => return finish(SMTP_ERR_INVALID_ARGUMENT, refusal()),
             },
             Err(status) => return finish(status, refusal()),
@@ -458,12 +458,15 @@ unsafe fn classify_c(
         // SAFETY: the caller promises `len` readable bytes at `data`, which is not NULL.
         unsafe { core::slice::from_raw_parts(data, len) }
     };
-    let outcome = state.classify(input, &context);
-    if let Some(s) = scanner {
-        let raw = scanner_to_c(&state);
-        // SAFETY: read_sized checked `s` and its struct_size above.
-        unsafe { write_sized(s, &raw, size_of::<smtp_scanner>()) };
-    }
+    let outcome = match state {
+        None => crate::classify(input, &context),
+        Some((s, mut state)) => {
+            let outcome = state.classify(input, &context);
+            // SAFETY: read_sized checked `s` and its struct_size above.
+            unsafe { write_sized(s, &scanner_to_c(&state), size_of::<smtp_scanner>()) };
+            outcome
+        }
+    };
     match outcome {
         Ok(c) => finish(SMTP_OK, result_to_c(&c)),
         Err(Error::Incomplete) => finish(SMTP_INCOMPLETE, smtp_result::default()),

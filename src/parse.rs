@@ -579,9 +579,20 @@ mod tests {
     fn find_lf_agrees_with_memchr() {
         // Every length up to past the memchr hand-over, an LF at every position or none,
         // with bytes around it that trip a careless has-zero-byte test (0x0b, 0x8a, 0x09).
-        for len in 0..150 {
+        // Under Miri (slow): the short lengths and those around the hand-over, two fillers.
+        let lens: Vec<usize> = if cfg!(miri) {
+            (0..20).chain(60..76).collect()
+        } else {
+            (0..150).collect()
+        };
+        let fillers: &[u8] = if cfg!(miri) {
+            &[b'x', 0x8a]
+        } else {
+            &[b'x', 0x0b, 0x8a, 0x09, 0x00, 0xff]
+        };
+        for len in lens {
             for lf_at in (0..=len).chain([usize::MAX]) {
-                for filler in [b'x', 0x0b, 0x8a, 0x09, 0x00, 0xff] {
+                for &filler in fillers {
                     let mut hay = vec![filler; len];
                     if lf_at < len {
                         hay[lf_at] = b'\n';

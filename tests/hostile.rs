@@ -98,6 +98,7 @@ impl Region {
         unsafe { self.ptr.cast::<T>().read() }
     }
 
+    #[cfg(not(miri))]
     fn bytes(&self) -> &[u8] {
         // SAFETY: `size` readable bytes.
         unsafe { core::slice::from_raw_parts(self.ptr, self.size) }
@@ -273,11 +274,12 @@ fn every_byte_value_in_every_position() {
     ];
     // Miri: the bytes that mean something to the parser, and a few others.
     let values: Vec<u8> = if cfg!(miri) {
-        b"\0\t\n\r -.0123456789:\x7f\x80\xff".to_vec()
+        b"\0\t\n\r -.0245:\x80\xff".to_vec()
     } else {
         (0..=255).collect()
     };
     let contexts = [rcpt(), context(9, 1, 1), context(0, 0, 0)];
+    let contexts = &contexts[..if cfg!(miri) { 1 } else { 3 }];
     let mut cases = 0;
     for base in bases {
         for pos in 0..=base.len() {
@@ -307,7 +309,8 @@ fn every_byte_value_in_every_position() {
 #[test]
 fn sixty_four_kib_without_a_line_end_is_too_long() {
     let chunk = if cfg!(miri) { 0 } else { 1 };
-    for len in [MAX_REPLY_LEN, MAX_REPLY_LEN + 1, MAX_REPLY_LEN + 4096] {
+    let lens = [MAX_REPLY_LEN, MAX_REPLY_LEN + 1, MAX_REPLY_LEN + 4096];
+    for &len in &lens[if cfg!(miri) { 1..2 } else { 0..3 }] {
         let mut reply = b"250 ".to_vec();
         reply.resize(len, b'x');
         let (status, out) = check(&reply, &rcpt(), chunk);
@@ -337,14 +340,18 @@ fn sixty_four_kib_without_a_line_end_is_too_long() {
     }
 }
 
+// Under Miri each of the thousands of lines retags a slice of the whole 64 KiB: hours. The
+// limits themselves are Rust code; the guard pages check the C boundary on this test natively.
 #[test]
+#[cfg_attr(miri, ignore)]
 fn a_hundred_thousand_continuation_lines() {
     let chunk = if cfg!(miri) { 0 } else { 4096 };
-    for line in [&b"250-x\r\n"[..], b"250-\n", b"250-", b"452-4.5.3 full\r\n"] {
+    let lines = [&b"250-x\r\n"[..], b"250-\n", b"250-", b"452-4.5.3 full\r\n"];
+    for line in &lines[..if cfg!(miri) { 2 } else { 4 }] {
         let mut reply = line.repeat(100_000);
         reply.extend_from_slice(b"250 ok\r\n");
         let (status, out) = check(&reply, &rcpt(), chunk);
-        if line == b"250-" {
+        if *line == b"250-" {
             // No line end at all: one line of 400,008 bytes.
             assert_eq!(status, SMTP_ERR_TOO_LONG);
         } else {
@@ -408,11 +415,13 @@ fn only_dash_lines() {
         }
     }
     // Continuation lines that never end the reply.
-    for n in [1, 10, 1000] {
+    for n in [1, 10, if cfg!(miri) { 100 } else { 1000 }] {
         assert_eq!(check(&b"250-\r\n".repeat(n), &rcpt(), 0).0, SMTP_INCOMPLETE);
     }
-    let (status, _) = check(&b"250-\r\n".repeat(20_000), &rcpt(), 0);
-    assert_eq!(status, SMTP_ERR_TOO_LONG);
+    if !cfg!(miri) {
+        let (status, _) = check(&b"250-\r\n".repeat(20_000), &rcpt(), 0);
+        assert_eq!(status, SMTP_ERR_TOO_LONG);
+    }
 }
 
 #[test]
@@ -608,9 +617,14 @@ fn unknown_commands_and_option_bits() {
         assert_eq!((out.verdict, out.scope, out.consumed), (3, 3, 0), "{ctx:?}");
     }
     // Every known command with every known option set, and any recipient counts.
+    let (all_options, counts): (&[u32], &[u32]) = if cfg!(miri) {
+        (&[0, 7], &[1])
+    } else {
+        (&[0, 1, 2, 3, 4, 5, 6, 7], &[0, 1, u32::MAX])
+    };
     for command in 0..=18 {
-        for options in 0..=7 {
-            for accepted in [0, 1, u32::MAX] {
+        for &options in all_options {
+            for &accepted in counts {
                 let ctx = smtp_context {
                     limited_recipients: u32::MAX - accepted,
                     ..context(command, accepted, options)

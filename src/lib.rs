@@ -336,8 +336,8 @@ pub enum Error {
     Incomplete,
     /// Not an SMTP reply. `consumed` reaches the end of the offending line.
     Malformed { consumed: usize, lines: u32 },
-    /// A line or the reply exceeds [`MAX_LINE_LEN`] or [`MAX_REPLY_LEN`]. `consumed` reaches
-    /// the end of the offending line if it has one, else it is 0.
+    /// A line or the reply exceeds [`MAX_LINE_LEN`] or [`MAX_REPLY_LEN`]. `consumed` is 0:
+    /// nothing past the limit is read, so the end of the reply is not known.
     TooLong { consumed: usize, lines: u32 },
 }
 

@@ -329,7 +329,9 @@ fn sixty_four_kib_without_a_line_end_is_too_long() {
     line.extend_from_slice(b"\r\n");
     assert_eq!(check(&line, &rcpt(), 0).0, SMTP_OK);
     line.insert(5, b'x');
-    assert_eq!(check(&line, &rcpt(), 0).0, SMTP_ERR_TOO_LONG);
+    // The line has an end in the buffer, past the limit: not read, so `consumed` is 0.
+    let (status, out) = check(&line, &rcpt(), 0);
+    assert_eq!((status, out.consumed), (SMTP_ERR_TOO_LONG, 0));
     // Nothing but NUL, CR or digits: no line end, so incomplete until the limit, then too long.
     for fill in [0u8, b'\r', b'5'] {
         assert_eq!(check(&[fill; 100], &rcpt(), 0).0, SMTP_INCOMPLETE);

@@ -53,8 +53,9 @@ pub enum smtp_status {
     /// offending line.
     SMTP_ERR_MALFORMED = 2,
     /// A line is over `SMTP_MAX_LINE_LEN` or the reply over `SMTP_MAX_REPLY_LEN` octets. `out`
-    /// holds the same safe answer as for `SMTP_ERR_MALFORMED`; `consumed` is 0 when the
-    /// offending line has no end in the buffer. Do not read more: close the connection.
+    /// holds the same safe answer as for `SMTP_ERR_MALFORMED` with `consumed` 0 (nothing past
+    /// the limit is read, so the end of the reply is not known). Do not read more: close the
+    /// connection.
     SMTP_ERR_TOO_LONG = 3,
     /// A required pointer is NULL. Nothing was classified.
     SMTP_ERR_NULL_ARGUMENT = 4,

@@ -836,3 +836,65 @@ fn the_guard_page_faults() {
         );
     }
 }
+
+/// One odd line among plain continuation lines, at every alignment (the parser skips plain
+/// lines eight bytes at a time across line ends): each must still be seen.
+#[test]
+fn odd_line_among_plain_continuation_lines() {
+    use smtp_verdict::ffi::{
+        SMTP_FLAG_BARE_LF, SMTP_FLAG_CODE_MISMATCH, SMTP_FLAG_LONG_LINE, SMTP_FLAG_MULTILINE,
+    };
+    let long = format!("250-{}\r\n", "x".repeat(507)); // 513 bytes with CRLF
+    let just = format!("250-{}\r\n", "x".repeat(506)); // 512: not long
+    let too_long = format!("250-{}\r\n", "x".repeat(MAX_LINE_LEN));
+    // (odd line, expected status, flags beyond MULTILINE, verdict, enhanced (class, subject, detail))
+    type Enhanced = (u32, u32, u32);
+    let odd: [(&str, smtp_status, u32, u32, Enhanced); 9] = [
+        ("250-x\n", SMTP_OK, SMTP_FLAG_BARE_LF, 1, (0, 0, 0)),
+        ("251-x\r\n", SMTP_OK, SMTP_FLAG_CODE_MISMATCH, 1, (0, 0, 0)),
+        ("450-x\r\n", SMTP_OK, SMTP_FLAG_CODE_MISMATCH, 3, (0, 0, 0)),
+        ("250-2.1.5 x\r\n", SMTP_OK, 0, 1, (2, 1, 5)),
+        ("250-  2.0.0\r\n", SMTP_OK, 0, 1, (2, 0, 0)),
+        (&long, SMTP_OK, SMTP_FLAG_LONG_LINE, 1, (0, 0, 0)),
+        (&just, SMTP_OK, 0, 1, (0, 0, 0)),
+        ("25x-x\r\n", SMTP_ERR_MALFORMED, 0, 3, (0, 0, 0)),
+        (&too_long, SMTP_ERR_TOO_LONG, 0, 3, (0, 0, 0)),
+    ];
+    let mut cases = 0;
+    let (lens, befores): (&[usize], &[usize]) = if cfg!(miri) {
+        (&[6, 9], &[0, 8])
+    } else {
+        (&[6, 7, 8, 9, 10, 11, 12, 13, 14], &[0, 1, 2, 3, 7, 8, 9])
+    };
+    for &plain_len in lens {
+        let plain = format!("250-{}\r\n", "p".repeat(plain_len - 6));
+        for &before in befores {
+            for &(line, status, flags, verdict, enhanced) in &odd {
+                let mut reply = plain.repeat(before + 1);
+                reply.push_str(line);
+                reply.push_str(&plain.repeat(5));
+                reply.push_str("250 end\r\n");
+                let (s, out) = check(reply.as_bytes(), &context(2, 0, 0), 0);
+                assert_eq!(s, status, "{reply:?}");
+                if s == SMTP_OK {
+                    assert_eq!(out.flags, SMTP_FLAG_MULTILINE | flags, "{reply:?}");
+                    assert_eq!(out.verdict, verdict, "{reply:?}");
+                    assert_eq!(
+                        (
+                            out.enhanced_class,
+                            out.enhanced_subject,
+                            out.enhanced_detail
+                        ),
+                        enhanced,
+                        "{reply:?}"
+                    );
+                    assert_eq!(out.lines as usize, before + 1 + 1 + 5 + 1);
+                } else {
+                    assert_eq!(out.verdict, verdict);
+                }
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, lens.len() * befores.len() * odd.len());
+}

@@ -296,6 +296,21 @@ impl Scanner {
     /// Parses the reply at the start of `input`.
     #[inline(always)]
     pub fn parse<'a>(&mut self, input: &'a [u8], options: Options) -> Result<Reply<'a>, Error> {
+        // Resuming inside a line that still has no end (a reply arriving a few bytes at a
+        // time): only the new bytes are looked at, and only `searched` changes.
+        if self.searched != 0 {
+            let start = self.line_start as usize;
+            let from = start + self.searched as usize;
+            let window_end = input.len().min(start + MAX_LINE_LEN).min(MAX_REPLY_LEN);
+            if from <= window_end
+                && window_end < start + MAX_LINE_LEN
+                && window_end < MAX_REPLY_LEN
+                && find_lf(&input[from..window_end]).is_none()
+            {
+                self.searched = (window_end - start) as u32;
+                return Err(Error::Incomplete);
+            }
+        }
         let state = if self.line_start == 0 {
             match first_line(input, self.searched as usize, options) {
                 FirstLine::Reply(result) => {

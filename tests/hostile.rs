@@ -124,6 +124,14 @@ fn result() -> smtp_result {
     }
 }
 
+/// A scanner with its size set and a zeroed (not yet reset) state.
+fn scanner() -> smtp_scanner {
+    smtp_scanner {
+        struct_size: size_of::<smtp_scanner>() as u32,
+        private_state: [0; 15],
+    }
+}
+
 fn context(command: u32, accepted: u32, options: u32) -> smtp_context {
     smtp_context {
         struct_size: size_of::<smtp_context>() as u32,
@@ -643,10 +651,7 @@ fn null_for_each_pointer() {
     let reply = Region::with_bytes(b"250 ok\r\n");
     let ctx = Region::with_struct(rcpt());
     let mut out = result();
-    let mut scanner = smtp_scanner {
-        struct_size: size_of::<smtp_scanner>() as u32,
-        private_state: [0; 15],
-    };
+    let mut scanner = scanner();
     // SAFETY: NULL or valid pointers throughout.
     unsafe {
         // data
@@ -734,10 +739,7 @@ fn len_zero() {
     // A pointer right at the guard page, with length 0: nothing may be read.
     let empty = Region::with_bytes(b"");
     let mut out = result();
-    let mut scanner = smtp_scanner {
-        struct_size: size_of::<smtp_scanner>() as u32,
-        private_state: [0; 15],
-    };
+    let mut scanner = scanner();
     // SAFETY: zero bytes at `empty.ptr`; valid structs.
     unsafe {
         assert_eq!(
@@ -762,10 +764,7 @@ fn corrupted_scanner_state_is_refused_or_harmless() {
     let reply = Region::with_bytes(bytes);
     for word in 0..15 {
         for bit in [0, 1, 7, 15, 16, 20, 31] {
-            let mut scanner = smtp_scanner {
-                struct_size: size_of::<smtp_scanner>() as u32,
-                private_state: [0; 15],
-            };
+            let mut scanner = scanner();
             let mut out = result();
             // SAFETY: valid pointers; 7 readable bytes.
             unsafe {

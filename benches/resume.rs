@@ -50,7 +50,7 @@ fn whole_rust(r: &[u8]) -> usize {
 fn bytewise_rust(r: &[u8]) -> usize {
     let ctx = ctx();
     let mut scanner = Scanner::new();
-    for end in 1..=r.len() {
+    for end in 1..r.len() + 1 {
         match scanner.classify(&r[..end], &ctx) {
             Err(Error::Incomplete) => {}
             answer => return answer.unwrap().consumed,
@@ -92,7 +92,7 @@ fn bytewise_c(r: &[u8]) -> usize {
     // SAFETY: valid pointers; `end` readable bytes.
     unsafe {
         smtp_scanner_reset(&mut scanner);
-        for end in 1..=r.len() {
+        for end in 1..r.len() + 1 {
             match smtp_classify_reply_incremental(r.as_ptr(), end, &ctx, &mut scanner, &mut out) {
                 smtp_status::SMTP_INCOMPLETE => {}
                 s => {
@@ -108,7 +108,7 @@ fn bytewise_c(r: &[u8]) -> usize {
 /// Re-classifying from scratch after every byte: what a caller without the scanner pays.
 fn bytewise_restart(r: &[u8]) -> usize {
     let ctx = ctx();
-    for end in 1..=r.len() {
+    for end in 1..r.len() + 1 {
         if let Ok(c) = classify(&r[..end], &ctx) {
             return c.consumed;
         }

@@ -145,21 +145,30 @@ fn is_blank(b: u8) -> bool {
 /// One to three digits, not followed by a fourth.
 #[inline(always)]
 fn number(i: &[u8]) -> Option<(u16, &[u8])> {
-    let digits = i.iter().take(4).take_while(|b| b.is_ascii_digit()).count();
-    if !(1..=3).contains(&digits) {
-        return None;
+    // A byte's digit value, or 10 and above for a non-digit or the end.
+    let digit = |k: usize| i.get(k).map_or(10, |b| u16::from(b.wrapping_sub(b'0')));
+    let (a, b, c) = (digit(0), digit(1), digit(2));
+    if a > 9 {
+        None
+    } else if b > 9 {
+        Some((a, &i[1..]))
+    } else if c > 9 {
+        Some((a * 10 + b, &i[2..]))
+    } else if digit(3) > 9 {
+        Some((a * 100 + b * 10 + c, &i[3..]))
+    } else {
+        None
     }
-    let value = i[..digits]
-        .iter()
-        .fold(0, |n, b| n * 10 + u16::from(b - b'0'));
-    Some((value, &i[digits..]))
 }
 
 /// Spaces, then `class "." subject "." detail` followed by SP, HTAB or the end of the line
 /// (RFC 3463); returns the code and what follows it.
 #[inline(always)]
 fn enhanced_code(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
-    let i = &i[i.iter().take_while(|&&b| b == b' ').count()..];
+    let mut i = i;
+    while let [b' ', rest @ ..] = i {
+        i = rest;
+    }
     let [class @ (b'2' | b'4' | b'5'), b'.', i @ ..] = i else {
         return None;
     };
@@ -200,8 +209,11 @@ fn line_head(line: &[u8]) -> Option<LineHead> {
     };
     let (enhanced, text) = match enhanced_code(rest) {
         Some((code, after)) => {
-            let skip = after.iter().take_while(|&&b| is_blank(b)).count();
-            (Some(code), &after[skip..])
+            let mut text = after;
+            while let [b' ' | b'\t', rest @ ..] = text {
+                text = rest;
+            }
+            (Some(code), text)
         }
         None => (None, rest),
     };
@@ -301,13 +313,14 @@ impl Scanner {
         if self.searched != 0 {
             let start = self.line_start as usize;
             let from = start + self.searched as usize;
-            let window_end = input.len().min(start + MAX_LINE_LEN).min(MAX_REPLY_LEN);
-            if from <= window_end
-                && window_end < start + MAX_LINE_LEN
-                && window_end < MAX_REPLY_LEN
-                && find_lf(&input[from..window_end]).is_none()
+            let len = input.len();
+            // Short of both limits: a line that reaches one is an answer, not a resume.
+            if from <= len
+                && len - start < MAX_LINE_LEN
+                && len < MAX_REPLY_LEN
+                && find_lf(&input[from..]).is_none()
             {
-                self.searched = (window_end - start) as u32;
+                self.searched = (len - start) as u32;
                 return Err(Error::Incomplete);
             }
         }
@@ -323,10 +336,9 @@ impl Scanner {
         } else {
             *self
         };
-        let result = self.parse_lines(state, input, options);
-        if !matches!(result, Err(Error::Incomplete)) {
-            *self = Scanner::new();
-        }
+        let mut resume = Scanner::new();
+        let result = parse_lines(state, input, options, &mut resume);
+        *self = resume;
         result
     }
 
@@ -340,97 +352,98 @@ impl Scanner {
             FirstLine::More(state) => state,
             FirstLine::Unfinished => Scanner::new(),
         };
-        Scanner::new().parse_lines(state, input, options)
+        parse_lines(state, input, options, &mut Scanner::new())
     }
+}
 
-    /// Reads lines on from state `s`. The state is a copy, held in registers; the caller's
-    /// scanner is written only when the reply is incomplete, the one case where it outlives
-    /// the call.
-    #[inline]
-    fn parse_lines<'a>(
-        &mut self,
-        mut s: Scanner,
-        input: &'a [u8],
-        options: Options,
-    ) -> Result<Reply<'a>, Error> {
-        let strict = options.contains(Options::STRICT);
-        loop {
-            if s.lines >= 1 && s.searched == 0 {
-                let (next, skipped) = skip_plain_continuations(input, s.line_start as usize);
-                s.line_start = next as u32;
-                s.lines += skipped;
-            }
-            let start = s.line_start as usize;
-            let window_end = input.len().min(start + MAX_LINE_LEN).min(MAX_REPLY_LEN);
-            let search_from = start + s.searched as usize;
-            if search_from > window_end {
-                // Only a scanner reused on a shorter input gets here: start over.
-                s = Scanner::new();
-                continue;
-            }
-            let Some(lf) = find_lf(&input[search_from..window_end]) else {
-                if window_end == start + MAX_LINE_LEN || window_end == MAX_REPLY_LEN {
-                    return Err(Error::TooLong {
-                        consumed: 0,
-                        lines: s.lines,
-                    });
-                }
-                s.searched = (window_end - start) as u32;
-                *self = s;
-                return Err(Error::Incomplete);
-            };
-            let lf = search_from + lf;
-            let end = lf + 1;
-            let bare_lf = lf == start || input[lf - 1] != b'\r';
-            let content_end = if bare_lf { lf } else { lf - 1 };
-            let line = &input[start..content_end];
-            s.lines += 1;
-            s.line_start = end as u32;
-            s.searched = 0;
-
-            let malformed = Error::Malformed {
-                consumed: end,
-                lines: s.lines,
-            };
-            let Some(head) = line_head(line) else {
-                return Err(malformed);
-            };
-            let code = u32::from(head.code);
-            if bare_lf {
-                s.flags |= Flags::BARE_LF.bits();
-            }
-            if end - start > RFC_LINE_LEN {
-                s.flags |= Flags::LONG_LINE.bits();
-            }
-            if s.lines == 1 {
-                s.first_code = code;
-            } else if code != s.first_code {
-                s.flags |= Flags::CODE_MISMATCH.bits();
-            }
-            let strict_faults = Flags::BARE_LF | Flags::CODE_MISMATCH | Flags::LONG_LINE;
-            if strict && (s.flags & strict_faults.bits() != 0 || !is_standard_code(head.code)) {
-                return Err(malformed);
-            }
-            s.negative_line |= u32::from(matches!(head.code / 100, 4 | 5));
-            if let Some(e) = head.enhanced {
-                s.enhanced = pack(e);
-            }
-            if head.last {
-                let mut flags = Flags::from_bits(s.flags).unwrap_or_default();
-                if s.lines > 1 {
-                    flags.insert(Flags::MULTILINE);
-                }
-                return Ok(Reply {
-                    bytes: &input[..end],
-                    code: head.code,
-                    enhanced: unpack(s.enhanced),
-                    flags,
+/// Reads lines on from state `s`; when the input ends inside the reply, leaves the state to
+/// resume from in `resume` (untouched otherwise). The caller's own scanner is never passed
+/// here: one whose address no call takes can live in registers, which is what makes a reply
+/// fed a byte at a time cheap.
+#[inline]
+fn parse_lines<'a>(
+    mut s: Scanner,
+    input: &'a [u8],
+    options: Options,
+    resume: &mut Scanner,
+) -> Result<Reply<'a>, Error> {
+    let strict = options.contains(Options::STRICT);
+    loop {
+        if s.lines >= 1 && s.searched == 0 {
+            let (next, skipped) = skip_plain_continuations(input, s.line_start as usize);
+            s.line_start = next as u32;
+            s.lines += skipped;
+        }
+        let start = s.line_start as usize;
+        let window_end = input.len().min(start + MAX_LINE_LEN).min(MAX_REPLY_LEN);
+        let search_from = start + s.searched as usize;
+        if search_from > window_end {
+            // Only a scanner reused on a shorter input gets here: start over.
+            s = Scanner::new();
+            continue;
+        }
+        let Some(lf) = find_lf(&input[search_from..window_end]) else {
+            if window_end == start + MAX_LINE_LEN || window_end == MAX_REPLY_LEN {
+                return Err(Error::TooLong {
+                    consumed: 0,
                     lines: s.lines,
-                    negative_line: s.negative_line != 0,
-                    text_start: start + head.text_start,
-                    text_end: content_end,
                 });
             }
+            s.searched = (window_end - start) as u32;
+            *resume = s;
+            return Err(Error::Incomplete);
+        };
+        let lf = search_from + lf;
+        let end = lf + 1;
+        let bare_lf = lf == start || input[lf - 1] != b'\r';
+        let content_end = if bare_lf { lf } else { lf - 1 };
+        let line = &input[start..content_end];
+        s.lines += 1;
+        s.line_start = end as u32;
+        s.searched = 0;
+
+        let malformed = Error::Malformed {
+            consumed: end,
+            lines: s.lines,
+        };
+        let Some(head) = line_head(line) else {
+            return Err(malformed);
+        };
+        let code = u32::from(head.code);
+        if bare_lf {
+            s.flags |= Flags::BARE_LF.bits();
+        }
+        if end - start > RFC_LINE_LEN {
+            s.flags |= Flags::LONG_LINE.bits();
+        }
+        if s.lines == 1 {
+            s.first_code = code;
+        } else if code != s.first_code {
+            s.flags |= Flags::CODE_MISMATCH.bits();
+        }
+        let strict_faults = Flags::BARE_LF | Flags::CODE_MISMATCH | Flags::LONG_LINE;
+        if strict && (s.flags & strict_faults.bits() != 0 || !is_standard_code(head.code)) {
+            return Err(malformed);
+        }
+        s.negative_line |= u32::from(matches!(head.code / 100, 4 | 5));
+        if let Some(e) = head.enhanced {
+            s.enhanced = pack(e);
+        }
+        if head.last {
+            let mut flags = Flags::from_bits(s.flags).unwrap_or_default();
+            if s.lines > 1 {
+                flags.insert(Flags::MULTILINE);
+            }
+            return Ok(Reply {
+                bytes: &input[..end],
+                code: head.code,
+                enhanced: unpack(s.enhanced),
+                flags,
+                lines: s.lines,
+                negative_line: s.negative_line != 0,
+                text_start: start + head.text_start,
+                text_end: content_end,
+            });
         }
     }
 }

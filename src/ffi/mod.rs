@@ -283,10 +283,20 @@ unsafe fn read_sized<T: Copy + Default>(src: *const T, min_size: u32) -> Result<
     if size < min_size {
         return Err(SMTP_ERR_INVALID_ARGUMENT);
     }
+    if size as usize >= size_of::<T>() {
+        // SAFETY: the whole struct is readable by its `struct_size`; T is plain integers.
+        // (One read, not a byte copy: this is every call made with the current header.)
+        return Ok(unsafe { ptr::read(src) });
+    }
     let mut value = T::default();
-    let len = (size as usize).min(size_of::<T>());
-    // SAFETY: `len` bytes are readable by the caller's `struct_size`; T is plain integers.
-    unsafe { ptr::copy_nonoverlapping(src.cast::<u8>(), (&raw mut value).cast::<u8>(), len) };
+    // SAFETY: `size` bytes are readable by the caller's `struct_size`; T is plain integers.
+    unsafe {
+        ptr::copy_nonoverlapping(
+            src.cast::<u8>(),
+            (&raw mut value).cast::<u8>(),
+            size as usize,
+        )
+    };
     Ok(value)
 }
 
@@ -463,8 +473,13 @@ unsafe fn classify_c(
         None => crate::classify(input, &context),
         Some((s, mut state)) => {
             let outcome = state.classify(input, &context);
+            // Only the words in use: the rest were checked to be 0 and stay so.
             // SAFETY: read_sized checked `s` and its struct_size above.
-            unsafe { write_sized(s, &scanner_to_c(&state), size_of::<smtp_scanner>()) };
+            unsafe {
+                (&raw mut (*s).private_state)
+                    .cast::<[u32; Scanner::WORDS]>()
+                    .write(state.to_words())
+            };
             outcome
         }
     };

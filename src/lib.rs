@@ -382,7 +382,7 @@ impl std::error::Error for Error {}
 /// one starts. Allocates nothing.
 #[inline]
 pub fn classify(input: &[u8], ctx: &Context) -> Result<Classification, Error> {
-    Scanner::parse_whole(input, ctx.options).map(|reply| reply.classify(ctx))
+    Scanner::classify_whole(input, ctx)
 }
 
 /// Parses the first reply in `input` without classifying it.

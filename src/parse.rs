@@ -354,6 +354,25 @@ impl Scanner {
         };
         parse_lines(state, input, options, &mut Scanner::new())
     }
+
+    /// [`crate::classify`]. A one-line reply is classified where it was read, in registers; the
+    /// multiline path is a call of its own. (Merged into one parse result first, both went
+    /// through a reply in memory, reloaded at once: a quarter of an enhanced reply's time.)
+    #[inline(always)]
+    pub(crate) fn classify_whole(input: &[u8], ctx: &Context) -> Result<Classification, Error> {
+        let state = match first_line(input, 0, ctx.options) {
+            FirstLine::Reply(result) => return result.map(|reply| reply.classify(ctx)),
+            FirstLine::More(state) => state,
+            FirstLine::Unfinished => Scanner::new(),
+        };
+        classify_lines(state, input, ctx)
+    }
+}
+
+/// [`Scanner::classify_whole`] past the first line.
+#[inline(never)]
+fn classify_lines(s: Scanner, input: &[u8], ctx: &Context) -> Result<Classification, Error> {
+    parse_lines(s, input, ctx.options, &mut Scanner::new()).map(|reply| reply.classify(ctx))
 }
 
 /// Reads lines on from state `s`; when the input ends inside the reply, leaves the state to

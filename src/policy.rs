@@ -51,7 +51,8 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
     if enhanced.is_some() && matching.is_none() {
         flags.insert(Flags::CLASS_MISMATCH);
     }
-    if !(2..=5).contains(&first_digit) || (code / 10) % 10 > 5 {
+    // The second digit over 5: 60 and above in the last two digits.
+    if !(2..=5).contains(&first_digit) || code % 100 >= 60 {
         flags.insert(Flags::NONSTANDARD_CODE);
     }
     let too_many_recipients = matches!(
@@ -118,6 +119,7 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
 }
 
 /// The verdict on a 4xx or 5xx reply.
+#[inline(always)]
 fn negative_verdict(
     reply: &Reply<'_>,
     ctx: &Context,

@@ -309,8 +309,10 @@ impl Scanner {
     #[inline(always)]
     pub fn parse<'a>(&mut self, input: &'a [u8], options: Options) -> Result<Reply<'a>, Error> {
         // Resuming inside a line that still has no end (a reply arriving a few bytes at a
-        // time): only the new bytes are looked at, and only `searched` changes.
-        if self.searched != 0 {
+        // time): only the new bytes are looked at, and only `searched` changes. This holds
+        // from a line's first byte on (after the first line): a line found here is read by
+        // `parse_lines` once its end arrives.
+        if self.searched != 0 || self.line_start != 0 {
             let start = self.line_start as usize;
             let from = start + self.searched as usize;
             let len = input.len();

@@ -116,8 +116,8 @@ fn bytewise_restart(r: &[u8]) -> usize {
     unreachable!("a complete reply")
 }
 
-/// The median time of `f` over rounds of at least 20 ms each.
-fn median(f: impl Fn() -> usize) -> Duration {
+/// Repetitions of `f` that take at least 20 ms.
+fn calibrate(f: &dyn Fn() -> usize) -> u32 {
     let mut reps = 1u32;
     loop {
         let t = Instant::now();
@@ -125,21 +125,45 @@ fn median(f: impl Fn() -> usize) -> Duration {
             black_box(f());
         }
         if t.elapsed() >= Duration::from_millis(20) {
-            break;
+            return reps;
         }
         reps *= 2;
     }
-    let mut times: Vec<Duration> = (0..15)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..reps {
-                black_box(f());
-            }
-            t.elapsed() / reps
-        })
-        .collect();
+}
+
+/// The time of one call of `f`, over `reps` calls.
+fn time(f: &dyn Fn() -> usize, reps: u32) -> Duration {
+    let t = Instant::now();
+    for _ in 0..reps {
+        black_box(f());
+    }
+    t.elapsed() / reps
+}
+
+/// The median time of `f` over 15 rounds.
+fn median(f: impl Fn() -> usize) -> Duration {
+    let reps = calibrate(&f);
+    let mut times: Vec<Duration> = (0..15).map(|_| time(&f, reps)).collect();
     times.sort();
     times[times.len() / 2]
+}
+
+/// Median times of `a` and `b` and the median of their ratio, over 15 rounds in which they
+/// take turns: a machine whose speed drifts slows both sides of the ratio alike.
+fn interleaved(a: &dyn Fn() -> usize, b: &dyn Fn() -> usize) -> (Duration, Duration, f64) {
+    let (reps_a, reps_b) = (calibrate(a), calibrate(b));
+    let mut rounds: Vec<(Duration, Duration)> = (0..15)
+        .map(|_| (time(a, reps_a), time(b, reps_b)))
+        .collect();
+    let mut ratios: Vec<f64> = rounds
+        .iter()
+        .map(|(a, b)| b.as_secs_f64() / a.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    rounds.sort_by_key(|r| r.0);
+    let median_a = rounds[7].0;
+    rounds.sort_by_key(|r| r.1);
+    (median_a, rounds[7].1, ratios[7])
 }
 
 fn ratios() {
@@ -154,9 +178,7 @@ fn ratios() {
     ] {
         assert_eq!(whole(&r), r.len());
         assert_eq!(bytewise(&r), r.len());
-        let w = median(|| whole(black_box(&r)));
-        let b = median(|| bytewise(black_box(&r)));
-        let ratio = b.as_secs_f64() / w.as_secs_f64();
+        let (w, b, ratio) = interleaved(&|| whole(black_box(&r)), &|| bytewise(black_box(&r)));
         println!(
             "resume ratio, {name}: {} bytes one at a time {b:?}, whole {w:?}: {ratio:.2}x (must be < 10x){}",
             r.len(),

@@ -39,7 +39,7 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput};
@@ -557,7 +557,97 @@ fn parsers<M: Measurement>(c: &mut Criterion<M>) {
     }
 }
 
+/// `SMTP_BENCH_INTERLEAVED=1`: instead of criterion's runs (each function for seconds, one
+/// after the other), the parsers of a category take turns in rounds of a few milliseconds, 31
+/// rounds, and each ratio is the median of the rounds' ratios. On a machine whose speed drifts
+/// (a shared virtual machine: the same function's median moved by up to 2x between runs here),
+/// a drift then slows both sides of a ratio alike. Prints the README table.
+fn interleaved() {
+    const ROUNDS: usize = 31;
+    let names = [
+        "smtp_verdict",
+        "smtp_verdict_c",
+        "smtp_proto",
+        "smtp_codec",
+        "lettre",
+        "memchr",
+    ];
+    println!(
+        "| category | replies | {} | fastest peer / smtp_verdict | smtp_verdict / memchr | C entry / Rust |",
+        names.join(" | ")
+    );
+    println!("|---{}|", "|---".repeat(names.len() + 4));
+    for cat in categories() {
+        let inputs = &cat.inputs;
+        let cctx: Vec<smtp_context> = inputs.iter().map(|i| c_context(&i.ctx)).collect();
+        let runners: [&dyn Fn(); 6] = [
+            &|| inputs.iter().for_each(run_smtp_verdict),
+            &|| {
+                inputs
+                    .iter()
+                    .zip(&cctx)
+                    .for_each(|(i, c)| run_smtp_verdict_c(i, c))
+            },
+            &|| inputs.iter().for_each(run_smtp_proto),
+            &|| inputs.iter().for_each(run_smtp_codec),
+            &|| inputs.iter().for_each(run_lettre),
+            &|| inputs.iter().for_each(run_memchr),
+        ];
+        // Repetitions for about 2 ms per turn, from the slowest parser's.
+        let reps: Vec<u32> = runners
+            .iter()
+            .map(|run| {
+                let t = Instant::now();
+                run();
+                let once = t.elapsed().as_nanos().max(1) as u64;
+                (2_000_000 / once).clamp(1, 1_000_000) as u32
+            })
+            .collect();
+        let replies = cat.replies() as f64;
+        let mut ns = vec![Vec::with_capacity(ROUNDS); runners.len()];
+        for _ in 0..ROUNDS {
+            for (k, run) in runners.iter().enumerate() {
+                let t = Instant::now();
+                for _ in 0..reps[k] {
+                    run();
+                }
+                ns[k].push(t.elapsed().as_nanos() as f64 / f64::from(reps[k]) / replies);
+            }
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let per_round = |f: &dyn Fn(usize) -> f64| median((0..ROUNDS).map(f).collect());
+        let peer = (2..5)
+            .min_by(|&a, &b| median(ns[a].clone()).total_cmp(&median(ns[b].clone())))
+            .unwrap_or(2);
+        let speedup = per_round(&|r| (2..5).map(|p| ns[p][r]).fold(f64::MAX, f64::min) / ns[0][r]);
+        let over_memchr = per_round(&|r| ns[0][r] / ns[5][r]);
+        let c_over_rust = per_round(&|r| ns[1][r] / ns[0][r]);
+        let cells: Vec<String> = ns
+            .iter()
+            .map(|v| format!("{:.1}", median(v.clone())))
+            .collect();
+        println!(
+            "| {} | {} | {} | {speedup:.2}x ({}) | {over_memchr:.2}x | {c_over_rust:.2}x |",
+            cat.name,
+            cat.replies(),
+            cells.join(" | "),
+            names[peer]
+        );
+    }
+    println!(
+        "\nmedian ns per reply over {ROUNDS} interleaved rounds; ratios are medians of the rounds' \
+         ratios; targets: fastest peer / smtp_verdict >= 3, smtp_verdict / memchr <= 4"
+    );
+}
+
 fn main() {
+    if std::env::var_os("SMTP_BENCH_INTERLEAVED").is_some() {
+        interleaved();
+        return;
+    }
     if std::env::var("SMTP_BENCH_CLOCK").is_ok_and(|clock| clock == "cpu") {
         let mut c = Criterion::default()
             .with_measurement(ThreadCpuTime(WallTime))

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# The README "Performance" table: benches/parsers.rs run RUNS times (default 3), each cell the
-# lowest median of the runs (benches/table.py). Extra arguments go to criterion.
+# The README "Performance" table: benches/parsers.rs with the parsers taking turns (31 rounds,
+# ratios as medians of the rounds' ratios; about 35 s once built).
 #
-#   bash benches/run.sh            # about 4 minutes a run on 2 cores
+#   bash benches/run.sh                 # the interleaved table
+#   bash benches/run.sh --criterion     # criterion runs (RUNS, default 3; about 4 minutes each),
+#                                       # each cell the lowest median (benches/table.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" != --criterion ]; then
+    SMTP_BENCH_INTERLEAVED=1 cargo bench --bench parsers 2>/dev/null
+    exit
+fi
+shift
 runs=${RUNS:-3}
 criterion=${CARGO_TARGET_DIR:-target}/criterion
 keep=$(mktemp -d)

@@ -320,7 +320,7 @@ impl Scanner {
             if from <= len
                 && len - start < MAX_LINE_LEN
                 && len < MAX_REPLY_LEN
-                && find_lf(&input[from..]).is_none()
+                && no_lf(&input[from..])
             {
                 self.searched = (len - start) as u32;
                 return Err(Error::Incomplete);
@@ -585,24 +585,41 @@ fn lfs_in_word(hay: &[u8], at: usize, limit: usize) -> Option<u64> {
     Some(!(((x & LOW7) + LOW7) | x | LOW7))
 }
 
-/// The first LF in `hay`. Reply lines are short: eight bytes at a time in a register beat
-/// memchr's setup there; memchr takes over for long lines.
+/// True if `new` (the bytes a resumed call brings, usually a few) holds no LF.
+#[inline(always)]
+fn no_lf(new: &[u8]) -> bool {
+    if new.len() < 8 {
+        new.iter().all(|&b| b != b'\n')
+    } else {
+        find_lf(new).is_none()
+    }
+}
+
+/// The first LF in `hay`. Reply lines are short: 32 bytes at a time are tested for any LF
+/// (the compiler makes that two SSE2 compares), then the word holding it is found 8 bytes at
+/// a time; memchr takes over for long lines.
 #[inline]
 fn find_lf(hay: &[u8]) -> Option<usize> {
-    const SHORT: usize = 64;
+    const SHORT: usize = 128;
     let len = hay.len();
+    let mut at = 0;
+    while let Some(block) = hay.get(at..at + 32) {
+        if block.iter().fold(false, |any, &b| any | (b == b'\n')) {
+            return (0..4).find_map(|k| lf_in_word(hay, at + 8 * k).map(|i| at + 8 * k + i));
+        }
+        at += 32;
+        if at >= SHORT {
+            return memchr::memchr(b'\n', &hay[at..]).map(|i| at + i);
+        }
+    }
     if len < 8 {
         return hay.iter().position(|&b| b == b'\n');
     }
-    let mut at = 0;
-    while at + 8 <= len.min(SHORT) {
+    while at + 8 <= len {
         if let Some(i) = lf_in_word(hay, at) {
             return Some(at + i);
         }
         at += 8;
-    }
-    if at >= SHORT {
-        return memchr::memchr(b'\n', &hay[at..]).map(|i| at + i);
     }
     // Fewer than 8 bytes left: look at the last 8, whose first bytes are known to hold no LF.
     lf_in_word(hay, len - 8).map(|i| len - 8 + i)

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 fail() { echo "install test FAILED: $*" >&2; exit 1; }
 
-if ! cargo cinstall --version 2>/dev/null | grep -q '0\.10\.24'; then
+if ! cargo cinstall --version 2>/dev/null | grep '0\.10\.24' >/dev/null; then
     # The newest cargo-c that builds with rustc 1.95; about 10 minutes on 2 cores.
     cargo install cargo-c --version 0.10.24+cargo-0.98.0 --locked
 fi
@@ -48,18 +48,18 @@ cc=${CC:-cc}
 make -s -C examples-c PKG=1 BUILD="$work/shared" CC="$cc"
 $cc -std=c99 -Wall -Wextra -Wpedantic -Werror $(pkg-config --cflags smtp_verdict) \
     -o "$work/shared/version" tests/install/version.c $(pkg-config --libs smtp_verdict)
-LD_LIBRARY_PATH=$lib ldd "$work/shared/classify" | grep -q "libsmtp_verdict.so.$sover => $lib" || fail "classify is not linked to the installed shared library"
+LD_LIBRARY_PATH=$lib ldd "$work/shared/classify" | grep "libsmtp_verdict.so.$sover => $lib" >/dev/null || fail "classify is not linked to the installed shared library"
 LD_LIBRARY_PATH=$lib "$work/shared/version" "$version"
-LD_LIBRARY_PATH=$lib "$work/shared/classify" -c RCPT -a 3 '552 too many recipients' | grep -q '^batch-limit' ||
+LD_LIBRARY_PATH=$lib "$work/shared/classify" -c RCPT -a 3 '552 too many recipients' | grep '^batch-limit' >/dev/null ||
     fail "classify (shared)"
-LD_LIBRARY_PATH=$lib "$work/shared/bench" 20000 1 | grep -q 'replies/s' || fail "bench (shared)"
+LD_LIBRARY_PATH=$lib "$work/shared/bench" 20000 1 | grep 'replies/s' >/dev/null || fail "bench (shared)"
 
 # Static, through pkg-config --static.
 make -s -C examples-c PKG=1 STATIC=1 BUILD="$work/static" CC="$cc"
-if ldd "$work/static/classify" | grep -q libsmtp_verdict; then fail "static classify links the shared library"; fi
-"$work/static/classify" -c RCPT -a 3 '452 4.5.3 Error: too many recipients' | grep -q '^batch-limit' ||
+if ldd "$work/static/classify" | grep libsmtp_verdict >/dev/null; then fail "static classify links the shared library"; fi
+"$work/static/classify" -c RCPT -a 3 '452 4.5.3 Error: too many recipients' | grep '^batch-limit' >/dev/null ||
     fail "classify (static)"
-"$work/static/bench" 20000 1 | grep -q 'replies/s' || fail "bench (static)"
+"$work/static/bench" 20000 1 | grep 'replies/s' >/dev/null || fail "bench (static)"
 # deliver, both builds, against the scripted server: 5 recipients, at most 3 per transaction.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 tests/servers/scripted.py "$port" "$work/mail" limit552 2>"$work/server.log" &

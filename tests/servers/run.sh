@@ -158,7 +158,7 @@ run_case() {
             log "    $addr: reported ${state:-nothing}, $n copies"
         fi
     done
-    if grep -A1 '^C: MAIL' "$err" | grep -q '^C: RCPT'; then pipelined=yes; else pipelined=no; fi
+    if grep -A1 '^C: MAIL' "$err" | grep '^C: RCPT' >/dev/null; then pipelined=yes; else pipelined=no; fi
     log "  $name: $RCPTS recipients: exit $rc, reported $reported_delivered delivered / $reported_deferred deferred / $reported_bounced bounced; mailboxes: $received with one copy, $duplicates with more; pipelined: $pipelined; transactions: $(grep -c '^C: MAIL' "$err")"
 }
 

@@ -165,6 +165,17 @@ fn number(i: &[u8]) -> Option<(u16, &[u8])> {
 /// (RFC 3463); returns the code and what follows it.
 #[inline(always)]
 fn enhanced_code(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
+    // The usual form first, read at fixed places: one-digit subject and detail, then a blank.
+    if let Some(&[class @ (b'2' | b'4' | b'5'), b'.', s, b'.', d, b' ' | b'\t']) = i.first_chunk() {
+        if s.is_ascii_digit() && d.is_ascii_digit() {
+            let code = EnhancedCode {
+                class: class - b'0',
+                subject: u16::from(s - b'0'),
+                detail: u16::from(d - b'0'),
+            };
+            return Some((code, &i[5..]));
+        }
+    }
     let mut i = i;
     while let [b' ', rest @ ..] = i {
         i = rest;

@@ -165,6 +165,10 @@ fn number(i: &[u8]) -> Option<(u16, &[u8])> {
 /// (RFC 3463); returns the code and what follows it.
 #[inline(always)]
 fn enhanced_code(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
+    // Most text without a code starts with a letter: one look suffices.
+    if !matches!(i.first(), Some(b'2' | b'4' | b'5' | b' ')) {
+        return None;
+    }
     // The usual form first, read at fixed places: one-digit subject and detail, then a blank.
     if let Some(&[class @ (b'2' | b'4' | b'5'), b'.', s, b'.', d, b' ' | b'\t']) = i.first_chunk() {
         if s.is_ascii_digit() && d.is_ascii_digit() {

@@ -461,7 +461,7 @@ fn parse_lines<'a>(
         if strict && (s.flags & strict_faults.bits() != 0 || !is_standard_code(head.code)) {
             return Err(malformed);
         }
-        s.negative_line |= u32::from(matches!(head.code / 100, 4 | 5));
+        s.negative_line |= u32::from((400..600).contains(&head.code));
         if let Some(e) = head.enhanced {
             s.enhanced = pack(e);
         }
@@ -526,7 +526,7 @@ fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> 
     if long_line {
         flags.insert(Flags::LONG_LINE);
     }
-    let negative_line = matches!(head.code / 100, 4 | 5);
+    let negative_line = (400..600).contains(&head.code);
     if !head.last {
         return FirstLine::More(Scanner {
             line_start: end as u32,

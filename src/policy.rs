@@ -52,7 +52,7 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
         flags.insert(Flags::CLASS_MISMATCH);
     }
     // The second digit over 5: 60 and above in the last two digits.
-    if !(2..=5).contains(&first_digit) || code % 100 >= 60 {
+    if !(2..=5).contains(&first_digit) || code - first_digit * 100 >= 60 {
         flags.insert(Flags::NONSTANDARD_CODE);
     }
     let too_many_recipients = matches!(

@@ -527,32 +527,40 @@ impl Measurement for ThreadCpuTime {
     }
 }
 
+/// The parsers, in the order of [`run`] and of the table.
+const PARSERS: [&str; 6] = [
+    "smtp_verdict",
+    "smtp_verdict_c",
+    "smtp_proto",
+    "smtp_codec",
+    "lettre",
+    "memchr",
+];
+
+/// Runs parser `k` of [`PARSERS`] over every input (`cctx`: the inputs' C contexts).
+fn run(k: usize, inputs: &[Input], cctx: &[smtp_context]) {
+    match k {
+        0 => inputs.iter().for_each(run_smtp_verdict),
+        1 => inputs
+            .iter()
+            .zip(cctx)
+            .for_each(|(i, c)| run_smtp_verdict_c(i, c)),
+        2 => inputs.iter().for_each(run_smtp_proto),
+        3 => inputs.iter().for_each(run_smtp_codec),
+        4 => inputs.iter().for_each(run_lettre),
+        _ => inputs.iter().for_each(run_memchr),
+    }
+}
+
 fn parsers<M: Measurement>(c: &mut Criterion<M>) {
     for cat in categories() {
         accepted(&cat);
         let mut group = c.benchmark_group(cat.name);
         group.throughput(Throughput::Elements(cat.replies() as u64));
-        let inputs = &cat.inputs;
-        let cctx: Vec<smtp_context> = inputs.iter().map(|i| c_context(&i.ctx)).collect();
-        group.bench_function("smtp_verdict", |b| {
-            b.iter(|| inputs.iter().for_each(run_smtp_verdict))
-        });
-        group.bench_function("smtp_verdict_c", |b| {
-            b.iter(|| {
-                inputs
-                    .iter()
-                    .zip(&cctx)
-                    .for_each(|(i, c)| run_smtp_verdict_c(i, c))
-            })
-        });
-        group.bench_function("smtp_proto", |b| {
-            b.iter(|| inputs.iter().for_each(run_smtp_proto))
-        });
-        group.bench_function("smtp_codec", |b| {
-            b.iter(|| inputs.iter().for_each(run_smtp_codec))
-        });
-        group.bench_function("lettre", |b| b.iter(|| inputs.iter().for_each(run_lettre)));
-        group.bench_function("memchr", |b| b.iter(|| inputs.iter().for_each(run_memchr)));
+        let cctx: Vec<smtp_context> = cat.inputs.iter().map(|i| c_context(&i.ctx)).collect();
+        for (k, name) in PARSERS.iter().enumerate() {
+            group.bench_function(*name, |b| b.iter(|| run(k, &cat.inputs, &cctx)));
+        }
         group.finish();
     }
 }
@@ -564,52 +572,30 @@ fn parsers<M: Measurement>(c: &mut Criterion<M>) {
 /// a drift then slows both sides of a ratio alike. Prints the README table.
 fn interleaved() {
     const ROUNDS: usize = 31;
-    let names = [
-        "smtp_verdict",
-        "smtp_verdict_c",
-        "smtp_proto",
-        "smtp_codec",
-        "lettre",
-        "memchr",
-    ];
     println!(
         "| category | replies | {} | fastest peer / smtp_verdict | smtp_verdict / memchr | C entry / Rust |",
-        names.join(" | ")
+        PARSERS.join(" | ")
     );
-    println!("|---{}|", "|---".repeat(names.len() + 4));
+    println!("|---{}|", "|---".repeat(PARSERS.len() + 4));
     for cat in categories() {
-        let inputs = &cat.inputs;
-        let cctx: Vec<smtp_context> = inputs.iter().map(|i| c_context(&i.ctx)).collect();
-        let runners: [&dyn Fn(); 6] = [
-            &|| inputs.iter().for_each(run_smtp_verdict),
-            &|| {
-                inputs
-                    .iter()
-                    .zip(&cctx)
-                    .for_each(|(i, c)| run_smtp_verdict_c(i, c))
-            },
-            &|| inputs.iter().for_each(run_smtp_proto),
-            &|| inputs.iter().for_each(run_smtp_codec),
-            &|| inputs.iter().for_each(run_lettre),
-            &|| inputs.iter().for_each(run_memchr),
-        ];
-        // Repetitions for about 2 ms per turn, from the slowest parser's.
-        let reps: Vec<u32> = runners
-            .iter()
-            .map(|run| {
+        let cctx: Vec<smtp_context> = cat.inputs.iter().map(|i| c_context(&i.ctx)).collect();
+        let run = |k: usize| run(k, &cat.inputs, &cctx);
+        // Repetitions for about 2 ms per turn, for each parser from one run of it.
+        let reps: Vec<u32> = (0..PARSERS.len())
+            .map(|k| {
                 let t = Instant::now();
-                run();
+                run(k);
                 let once = t.elapsed().as_nanos().max(1) as u64;
                 (2_000_000 / once).clamp(1, 1_000_000) as u32
             })
             .collect();
         let replies = cat.replies() as f64;
-        let mut ns = vec![Vec::with_capacity(ROUNDS); runners.len()];
+        let mut ns = vec![Vec::with_capacity(ROUNDS); PARSERS.len()];
         for _ in 0..ROUNDS {
-            for (k, run) in runners.iter().enumerate() {
+            for k in 0..PARSERS.len() {
                 let t = Instant::now();
                 for _ in 0..reps[k] {
-                    run();
+                    run(k);
                 }
                 ns[k].push(t.elapsed().as_nanos() as f64 / f64::from(reps[k]) / replies);
             }
@@ -634,7 +620,7 @@ fn interleaved() {
             cat.name,
             cat.replies(),
             cells.join(" | "),
-            names[peer]
+            PARSERS[peer]
         );
     }
     println!(

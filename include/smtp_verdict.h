@@ -486,6 +486,11 @@ smtp_status smtp_classify_reply(const uint8_t *data,
  * `scanner` must have been set up by `smtp_scanner_reset`; a state no call could have left
  * gives `SMTP_ERR_INVALID_ARGUMENT`. Each thread (or connection) needs its own scanner.
  *
+ * A call whose new bytes (fewer than 8) do not end the line being read answers
+ * `SMTP_INCOMPLETE` after checking only `data`, `out` and the scanner's position: that answer
+ * does not depend on `ctx`, which is checked in full, with the rest of the scanner, on a
+ * reply's first call and whenever a line ends.
+ *
  * # Safety
  * As for `smtp_classify_reply`; `scanner` is NULL or points to a writable `smtp_scanner`
  * that no other thread uses during the call.

@@ -101,10 +101,14 @@ impl<'a> Iterator for Lines<'a> {
 // the time of a one-line reply).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Scanner {
+    /// Where the search for the current line's end goes on: the input before it is read.
+    /// Absolute, and first with `line_limit`: the resume check reads only those two.
+    scanned_to: u32,
+    /// Where the line being read reaches a length limit, for the resume check; 0 when no
+    /// call has left the scanner inside a line.
+    line_limit: u32,
     /// Where the line being read starts.
     line_start: u32,
-    /// Bytes of that line already searched for its end.
-    searched: u32,
     lines: u32,
     first_code: u32,
     /// [`Flags`] bits.
@@ -248,8 +252,9 @@ impl Scanner {
     /// A fresh scanner.
     pub const fn new() -> Scanner {
         Scanner {
+            scanned_to: 0,
+            line_limit: 0,
             line_start: 0,
-            searched: 0,
             lines: 0,
             first_code: 0,
             flags: 0,
@@ -261,13 +266,14 @@ impl Scanner {
     /// Number of words in [`Scanner::to_words`].
     ///
     /// cbindgen:ignore
-    pub const WORDS: usize = 7;
+    pub const WORDS: usize = 8;
 
     /// The state as plain integers, for callers that keep it in foreign memory (the C ABI).
     pub fn to_words(&self) -> [u32; Scanner::WORDS] {
         [
+            self.scanned_to,
+            self.line_limit,
             self.line_start,
-            self.searched,
             self.lines,
             self.first_code,
             self.flags,
@@ -280,8 +286,9 @@ impl Scanner {
     /// there (a stale or corrupted copy).
     pub fn from_words(w: &[u32; Scanner::WORDS]) -> Option<Scanner> {
         let [
+            scanned_to,
+            line_limit,
             line_start,
-            searched,
             lines,
             first_code,
             flags,
@@ -289,8 +296,9 @@ impl Scanner {
             enhanced,
         ] = *w;
         let scanner = Scanner {
+            scanned_to,
+            line_limit,
             line_start,
-            searched,
             lines,
             first_code,
             flags,
@@ -298,7 +306,9 @@ impl Scanner {
             enhanced,
         };
         let consistent = line_start as usize <= MAX_REPLY_LEN
-            && searched as usize <= MAX_LINE_LEN
+            && line_start <= scanned_to
+            && scanned_to as usize <= line_limit_at(line_start as usize)
+            && (line_limit == 0 || line_limit as usize == line_limit_at(line_start as usize))
             && lines <= line_start
             && (lines == 0) == (line_start == 0)
             && first_code < 1000
@@ -320,31 +330,36 @@ impl Scanner {
             .map(|reply| reply.classify(ctx))
     }
 
+    /// The first step of [`Scanner::parse`], for a scanner kept as words
+    /// ([`Scanner::to_words`]), reading only the first two: if `input` still ends inside the
+    /// line where that scanner stopped, short of the line's length limit, the answer is
+    /// [`Error::Incomplete`] and the first word's new value is returned. `None`: parse in full.
+    ///
+    /// Only the new bytes are looked at, and only when they are a few (a reply arriving a
+    /// byte at a time pays for each byte once). This holds from a line's first byte on: the
+    /// line is read in full once its end arrives. A line that reaches its limit is an answer,
+    /// not a resume.
+    #[inline(always)]
+    pub fn resume_words(words: [u32; 2], input: &[u8]) -> Option<u32> {
+        let [scanned_to, line_limit] = words;
+        let (from, len) = (scanned_to as usize, input.len());
+        // The words of a scanner this crate wrote never pass MAX_REPLY_LEN; corrupted ones
+        // must not let a reply grow past it either.
+        let limit = (line_limit as usize).min(MAX_REPLY_LEN);
+        (len < limit && from <= len && few_without_lf(&input[from..])).then_some(len as u32)
+    }
+
     /// Parses the reply at the start of `input`.
     #[inline(always)]
     pub fn parse<'a>(&mut self, input: &'a [u8], options: Options) -> Result<Reply<'a>, Error> {
-        // Resuming inside a line that still has no end (a reply arriving a few bytes at a
-        // time): only the new bytes are looked at, and only `searched` changes. This holds
-        // from a line's first byte on (after the first line): a line found here is read by
-        // `parse_lines` once its end arrives.
-        if self.searched != 0 || self.line_start != 0 {
-            let start = self.line_start as usize;
-            let from = start + self.searched as usize;
-            let len = input.len();
-            // Short of both limits: a line that reaches one is an answer, not a resume.
-            if from <= len
-                && len - start < MAX_LINE_LEN
-                && len < MAX_REPLY_LEN
-                && no_lf(&input[from..])
-            {
-                self.searched = (len - start) as u32;
-                return Err(Error::Incomplete);
-            }
+        if let Some(scanned_to) = Scanner::resume_words([self.scanned_to, self.line_limit], input) {
+            self.scanned_to = scanned_to;
+            return Err(Error::Incomplete);
         }
         let state = if self.line_start == 0 {
-            match first_line(input, self.searched as usize, options) {
+            match first_line(input, self.scanned_to as usize, options) {
                 FirstLine::Reply(result) => {
-                    self.searched = 0;
+                    *self = Scanner::new();
                     return result;
                 }
                 FirstLine::More(state) => state,
@@ -405,27 +420,30 @@ fn parse_lines<'a>(
 ) -> Result<Reply<'a>, Error> {
     let strict = options.contains(Options::STRICT);
     loop {
-        if s.lines >= 1 && s.searched == 0 {
+        if s.lines >= 1 && s.scanned_to == s.line_start {
             let (next, skipped) = skip_plain_continuations(input, s.line_start as usize);
             s.line_start = next as u32;
+            s.scanned_to = next as u32;
             s.lines += skipped;
         }
         let start = s.line_start as usize;
-        let window_end = input.len().min(start + MAX_LINE_LEN).min(MAX_REPLY_LEN);
-        let search_from = start + s.searched as usize;
+        let limit = line_limit_at(start);
+        let window_end = input.len().min(limit);
+        let search_from = s.scanned_to as usize;
         if search_from > window_end {
             // Only a scanner reused on a shorter input gets here: start over.
             s = Scanner::new();
             continue;
         }
         let Some(lf) = find_lf(&input[search_from..window_end]) else {
-            if window_end == start + MAX_LINE_LEN || window_end == MAX_REPLY_LEN {
+            if window_end == limit {
                 return Err(Error::TooLong {
                     consumed: 0,
                     lines: s.lines,
                 });
             }
-            s.searched = (window_end - start) as u32;
+            s.scanned_to = window_end as u32;
+            s.line_limit = limit as u32;
             *resume = s;
             return Err(Error::Incomplete);
         };
@@ -436,7 +454,7 @@ fn parse_lines<'a>(
         let line = &input[start..content_end];
         s.lines += 1;
         s.line_start = end as u32;
-        s.searched = 0;
+        s.scanned_to = end as u32;
 
         let malformed = Error::Malformed {
             consumed: end,
@@ -529,8 +547,9 @@ fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> 
     let negative_line = (400..600).contains(&head.code);
     if !head.last {
         return FirstLine::More(Scanner {
+            scanned_to: end as u32,
+            line_limit: 0,
             line_start: end as u32,
-            searched: 0,
             lines: 1,
             first_code: u32::from(head.code),
             flags: flags.bits(),
@@ -590,23 +609,38 @@ fn skip_plain_continuations(input: &[u8], mut start: usize) -> (usize, u32) {
 /// byte that is one (exact for every byte, unlike the any-zero test of `lf_in_word`).
 #[inline]
 fn lfs_in_word(hay: &[u8], at: usize, limit: usize) -> Option<u64> {
-    const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
-    const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
     if at + 8 > limit {
         return None;
     }
     let word: [u8; 8] = hay.get(at..at + 8)?.try_into().ok()?;
-    let x = u64::from_le_bytes(word) ^ LF;
-    Some(!(((x & LOW7) + LOW7) | x | LOW7))
+    Some(lfs_in(u64::from_le_bytes(word)))
 }
 
-/// True if `new` (the bytes a resumed call brings, usually a few) holds no LF.
+/// The high bit of each byte of `word` that is an LF, and no other bit.
 #[inline(always)]
-fn no_lf(new: &[u8]) -> bool {
-    if new.len() < 8 {
-        new.iter().all(|&b| b != b'\n')
-    } else {
-        find_lf(new).is_none()
+fn lfs_in(word: u64) -> u64 {
+    const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
+    let x = word ^ LF;
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+/// Where a line that starts at `start` reaches [`MAX_LINE_LEN`] or the reply
+/// [`MAX_REPLY_LEN`].
+#[inline(always)]
+fn line_limit_at(start: usize) -> usize {
+    (start + MAX_LINE_LEN).min(MAX_REPLY_LEN)
+}
+
+/// True if `new`, the bytes a resumed call brings, are a few and hold no LF. A few: a reply
+/// arriving a byte at a time is the case the resume check is for; more bytes take the full
+/// path, which searches them as fast, and no call out of the check keeps the C entry point
+/// free of an unwinding path.
+#[inline(always)]
+fn few_without_lf(new: &[u8]) -> bool {
+    match new {
+        [only] => *only != b'\n',
+        _ => new.len() < 8 && new.iter().all(|&b| b != b'\n'),
     }
 }
 

@@ -1,17 +1,19 @@
 //! Every exported function runs its whole body inside `ffi_guard!`, so that a panic becomes a
 //! status instead of unwinding into C (undefined behaviour; rustls-ffi issue #286). Read from
 //! the source text of `src/ffi/`: adding an `extern "C" fn` without the guard fails here, and
-//! so does a function in the header that is not a guarded one.
+//! so does a function in the header that is not a guarded one. A private `extern "C"` helper
+//! (made `extern "C"` so that no unwinding can leave it) needs the guard too.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// An exported function as written: its name, whether `#[unsafe(no_mangle)]` precedes it, and
-/// its body between the braces.
+/// An `extern "C"` function as written: its name, whether `#[unsafe(no_mangle)]` precedes it,
+/// whether it is `pub`, and its body between the braces.
 #[derive(Debug)]
 struct Exported {
     name: String,
     no_mangle: bool,
+    public: bool,
     body: String,
 }
 
@@ -86,9 +88,11 @@ fn exported(src: &str) -> Vec<Exported> {
         let before = &src[..start];
         let item_start = before.rfind(['}', ';']).map_or(0, |i| i + 1);
         let attrs = &before[item_start..];
+        let qualifiers = attrs.rsplit(']').next().unwrap_or(attrs);
         found.push(Exported {
             name,
             no_mangle: attrs.contains("#[unsafe(no_mangle)]") || attrs.contains("#[no_mangle]"),
+            public: qualifiers.split_whitespace().any(|w| w.starts_with("pub")),
             body,
         });
     }
@@ -169,9 +173,9 @@ fn every_exported_function_has_the_panic_guard() {
     let mut names = BTreeSet::new();
     for (file, src) in ffi_sources() {
         for f in exported(&src) {
-            assert!(
-                f.no_mangle,
-                "{file}: {} is extern \"C\" but not #[unsafe(no_mangle)]",
+            assert_eq!(
+                f.no_mangle, f.public,
+                "{file}: {} must be pub and #[unsafe(no_mangle)] (exported) or neither (a helper)",
                 f.name
             );
             assert!(
@@ -180,7 +184,9 @@ fn every_exported_function_has_the_panic_guard() {
                 f.name,
                 f.body
             );
-            names.insert(f.name);
+            if f.no_mangle {
+                names.insert(f.name);
+            }
         }
     }
     assert!(names.len() >= 8, "found only {names:?}");
@@ -218,7 +224,7 @@ fn every_header_function_is_a_guarded_one() {
     let guarded_names: BTreeSet<String> = ffi_sources()
         .iter()
         .flat_map(|(_, src)| exported(src))
-        .filter(guarded)
+        .filter(|f| f.no_mangle && guarded(f))
         .map(|f| f.name)
         .collect();
     assert!(declared.contains("smtp_classify_reply"), "{declared:?}");
@@ -262,6 +268,11 @@ fn the_check_catches_a_missing_guard() {
         pub extern "C" fn smtp_no_mangle_missing() -> u32 {
             ffi_guard!(0, { 1 })
         }
+
+        #[cold]
+        unsafe extern "C" fn helper_unguarded() -> u32 {
+            1
+        }
     "#;
     let found = exported(src);
     let names: Vec<_> = found.iter().map(|f| f.name.as_str()).collect();
@@ -272,10 +283,14 @@ fn the_check_catches_a_missing_guard() {
             "smtp_bad",
             "smtp_sneaky",
             "smtp_trailing",
-            "smtp_no_mangle_missing"
+            "smtp_no_mangle_missing",
+            "helper_unguarded"
         ]
     );
     let ok: Vec<_> = found.iter().map(guarded).collect();
-    assert_eq!(ok, [true, false, false, false, true]);
-    assert!(found[0].no_mangle && !found[4].no_mangle);
+    assert_eq!(ok, [true, false, false, false, true, false]);
+    let exported_as: Vec<_> = found.iter().map(|f| (f.no_mangle, f.public)).collect();
+    assert_eq!(exported_as[0], (true, true));
+    assert_eq!(exported_as[4], (false, true));
+    assert_eq!(exported_as[5], (false, false));
 }

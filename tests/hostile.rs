@@ -299,8 +299,9 @@ fn every_byte_value_in_every_position() {
                     replaced[pos] = value;
                 }
                 for (i, ctx) in contexts.iter().enumerate() {
-                    // Byte by byte too, in one context (all three cost minutes in debug builds).
-                    let chunk = usize::from(i == 0 && !cfg!(miri));
+                    // Byte by byte, and 3 bytes at a time, in one context each (all three
+                    // contexts cost minutes in debug builds).
+                    let chunk = if cfg!(miri) { 0 } else { [1, 3, 0][i] };
                     check(&replaced, ctx, chunk);
                     check(&inserted, ctx, chunk);
                     cases += 2;
@@ -792,6 +793,75 @@ fn corrupted_scanner_state_is_refused_or_harmless() {
             }
         }
     }
+}
+
+/// A call that only grows the line being read answers INCOMPLETE without reading the context
+/// (the answer does not depend on it); the context is checked again when the line ends.
+#[test]
+fn context_is_checked_when_a_line_ends() {
+    let bytes = b"250-first\r\n250 second\r\n";
+    let reply = Region::with_bytes(bytes);
+    let (good, bad) = (rcpt(), context(u32::MAX, 0, 0));
+    let mut scanner = scanner();
+    let mut out = result();
+    let mut statuses = Vec::new();
+    // SAFETY: valid pointers; `len` readable bytes.
+    unsafe {
+        assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_OK);
+        assert_eq!(
+            smtp_classify_reply_incremental(reply.ptr, 1, &bad, &mut scanner, &mut out),
+            SMTP_ERR_INVALID_ARGUMENT,
+            "a reply's first call reads the context"
+        );
+        assert_eq!(
+            smtp_classify_reply_incremental(reply.ptr, 1, &good, &mut scanner, &mut out),
+            SMTP_INCOMPLETE
+        );
+        for len in 2..=bytes.len() {
+            statuses.push(smtp_classify_reply_incremental(
+                reply.ptr,
+                len,
+                &bad,
+                &mut scanner,
+                &mut out,
+            ));
+            if statuses.last() != Some(&SMTP_INCOMPLETE) {
+                break;
+            }
+        }
+    }
+    // The first line ends with its 11th byte: refused there, inside the reply's second line.
+    assert_eq!(statuses.len(), 10, "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&SMTP_ERR_INVALID_ARGUMENT));
+    assert_eq!((out.verdict, out.scope), (3, 3), "refusal: retry, session");
+}
+
+/// A scanner whose line limit was overwritten cannot let a reply grow past
+/// SMTP_MAX_REPLY_LEN: the resume check stops there whatever the limit says.
+#[test]
+fn a_corrupted_line_limit_still_ends_at_the_reply_limit() {
+    let mut bytes = b"250 ".to_vec();
+    bytes.resize(MAX_REPLY_LEN + 8, b'x');
+    let ctx = rcpt();
+    let mut scanner = scanner();
+    let mut out = result();
+    let step = if cfg!(miri) { 4096 } else { 1 };
+    let mut last = SMTP_INCOMPLETE;
+    // SAFETY: valid pointers; `len` readable bytes.
+    unsafe {
+        assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_OK);
+        smtp_classify_reply_incremental(bytes.as_ptr(), 4, &ctx, &mut scanner, &mut out);
+        scanner.private_state[1] = u32::MAX;
+        for len in (5..=bytes.len()).step_by(step) {
+            last =
+                smtp_classify_reply_incremental(bytes.as_ptr(), len, &ctx, &mut scanner, &mut out);
+            if last != SMTP_INCOMPLETE {
+                assert!(len <= MAX_REPLY_LEN + step, "answered at {len}");
+                break;
+            }
+        }
+    }
+    assert_eq!(last, SMTP_ERR_INVALID_ARGUMENT);
 }
 
 #[test]

@@ -342,17 +342,15 @@ impl Scanner {
     #[inline(always)]
     pub fn resume_words(words: [u32; 2], input: &[u8]) -> Option<u32> {
         let [scanned_to, line_limit] = words;
-        let (from, len) = (scanned_to as usize, input.len());
-        // The words of a scanner this crate wrote never pass MAX_REPLY_LEN; corrupted ones
-        // must not let a reply grow past it either.
-        let limit = (line_limit as usize).min(MAX_REPLY_LEN);
-        (len < limit && from <= len && few_without_lf(&input[from..])).then_some(len as u32)
+        // A scanner's own limit never passes MAX_REPLY_LEN (from_words checks it); words
+        // kept elsewhere, perhaps corrupted, must not let a reply grow past it either.
+        resume_in_line(scanned_to, line_limit.min(MAX_REPLY_LEN as u32), input)
     }
 
     /// Parses the reply at the start of `input`.
     #[inline(always)]
     pub fn parse<'a>(&mut self, input: &'a [u8], options: Options) -> Result<Reply<'a>, Error> {
-        if let Some(scanned_to) = Scanner::resume_words([self.scanned_to, self.line_limit], input) {
+        if let Some(scanned_to) = resume_in_line(self.scanned_to, self.line_limit, input) {
             self.scanned_to = scanned_to;
             return Err(Error::Incomplete);
         }
@@ -626,6 +624,14 @@ fn lfs_in(word: u64) -> u64 {
     const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
     let x = word ^ LF;
     !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+/// [`Scanner::resume_words`] with a limit known to be at most [`MAX_REPLY_LEN`].
+#[inline(always)]
+fn resume_in_line(scanned_to: u32, line_limit: u32, input: &[u8]) -> Option<u32> {
+    let (from, len) = (scanned_to as usize, input.len());
+    (len < line_limit as usize && from <= len && few_without_lf(&input[from..]))
+        .then_some(len as u32)
 }
 
 /// Where a line that starts at `start` reaches [`MAX_LINE_LEN`] or the reply

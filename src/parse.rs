@@ -360,7 +360,7 @@ impl Scanner {
                     *self = Scanner::new();
                     return result;
                 }
-                FirstLine::More(state) => state,
+                FirstLine::More(first) => first.scanner(),
                 FirstLine::Unfinished => *self,
             }
         } else {
@@ -379,7 +379,7 @@ impl Scanner {
     pub(crate) fn parse_whole(input: &[u8], options: Options) -> Result<Reply<'_>, Error> {
         let state = match first_line(input, 0, options) {
             FirstLine::Reply(result) => return result,
-            FirstLine::More(state) => state,
+            FirstLine::More(first) => first.scanner(),
             FirstLine::Unfinished => Scanner::new(),
         };
         parse_lines(state, input, options, &mut Scanner::new())
@@ -392,7 +392,7 @@ impl Scanner {
     pub(crate) fn classify_whole(input: &[u8], ctx: &Context) -> Result<Classification, Error> {
         let state = match first_line(input, 0, ctx.options) {
             FirstLine::Reply(result) => return result.map(|reply| reply.classify(ctx)),
-            FirstLine::More(state) => state,
+            FirstLine::More(first) => first.scanner(),
             FirstLine::Unfinished => Scanner::new(),
         };
         read_lines(state, input, ctx.options).map(|reply| reply.classify(ctx))
@@ -507,10 +507,37 @@ fn parse_lines<'a>(
 enum FirstLine<'a> {
     /// The whole reply: one line, or a malformed first line.
     Reply(Result<Reply<'a>, Error>),
-    /// More lines follow; the state after the first.
-    More(Scanner),
+    /// More lines follow; what the first said.
+    More(AfterFirst),
     /// No line end yet.
     Unfinished,
+}
+
+/// A multiline reply's first line, as the scanner keeps it: the words a fresh [`Scanner`]
+/// does not already hold.
+#[derive(Clone, Copy)]
+struct AfterFirst {
+    end: u32,
+    code: u32,
+    flags: u32,
+    negative_line: u32,
+    enhanced: u32,
+}
+
+impl AfterFirst {
+    #[inline(always)]
+    fn scanner(self) -> Scanner {
+        Scanner {
+            scanned_to: self.end,
+            line_limit: 0,
+            line_start: self.end,
+            lines: 1,
+            first_code: self.code,
+            flags: self.flags,
+            negative_line: self.negative_line,
+            enhanced: self.enhanced,
+        }
+    }
 }
 
 /// Reads a reply's first line, without the scanner's bookkeeping: most replies are one line
@@ -547,12 +574,9 @@ fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> 
     }
     let negative_line = (400..600).contains(&head.code);
     if !head.last {
-        return FirstLine::More(Scanner {
-            scanned_to: end as u32,
-            line_limit: 0,
-            line_start: end as u32,
-            lines: 1,
-            first_code: u32::from(head.code),
+        return FirstLine::More(AfterFirst {
+            end: end as u32,
+            code: u32::from(head.code),
             flags: flags.bits(),
             negative_line: u32::from(negative_line),
             enhanced: head.enhanced.map_or(0, pack),

@@ -594,40 +594,62 @@ fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> 
     }))
 }
 
+/// Longest plain continuation line that `skip_plain_continuations` skips (EHLO keywords are
+/// far shorter); a longer one is read the usual way, so no more than this is searched twice.
+const PLAIN_LINE_MAX: usize = 128;
+
 /// Skips the lines from `start` on that only continue the reply: the first line's code, `-`,
-/// no enhanced code, CRLF, at most [`RFC_LINE_LEN`] octets. They change nothing but the line
+/// no enhanced code, CRLF, shorter than [`PLAIN_LINE_MAX`]. They change nothing but the line
 /// count, and most lines of a multiline reply (EHLO's keywords) are such lines, so they are
 /// found eight bytes at a time across line boundaries instead of line by line. Returns where
 /// the first other line (or the unread rest) starts, and how many lines were skipped. The
-/// first line was checked in full, so comparing its code's bytes suffices.
+/// first line was checked in full, so comparing its code's bytes suffices. A line whose head
+/// is not a plain line's is left at once, before its end is searched for.
 #[inline]
 fn skip_plain_continuations(input: &[u8], mut start: usize) -> (usize, u32) {
     let limit = input.len().min(MAX_REPLY_LEN);
     let mut skipped = 0;
+    let Some(&[c0, c1, c2]) = input.first_chunk() else {
+        return (start, skipped);
+    };
+    let head = u32::from_le_bytes([c0, c1, c2, b'-']);
+    if !plain_head(input, start, head) {
+        return (start, skipped);
+    }
     let mut at = start;
     while let Some(mut found) = lfs_in_word(input, at, limit) {
         while found != 0 {
             let lf = at + (found.trailing_zeros() / 8) as usize;
+            // The head was checked: the length and the CR remain.
             let line = &input[start..lf];
-            let plain = line.len() >= 5
-                && line.len() < RFC_LINE_LEN
-                && line[line.len() - 1] == b'\r'
-                && line[3] == b'-'
-                && line[..3] == input[..3]
-                && !matches!(line[4], b' ' | b'2' | b'4' | b'5');
-            if !plain {
+            if line.len() < 5 || line.len() >= PLAIN_LINE_MAX || line[line.len() - 1] != b'\r' {
                 return (start, skipped);
             }
             skipped += 1;
             start = lf + 1;
+            if !plain_head(input, start, head) {
+                return (start, skipped);
+            }
             found &= found - 1;
         }
         at += 8;
-        if at - start > RFC_LINE_LEN {
+        if at - start > PLAIN_LINE_MAX {
             break;
         }
     }
     (start, skipped)
+}
+
+/// True if the line at `start` begins as a plain continuation line does: `head` (the first
+/// line's code and `-`), then neither a blank nor the first digit of an enhanced code.
+#[inline(always)]
+fn plain_head(input: &[u8], start: usize, head: u32) -> bool {
+    match input.get(start..start + 5) {
+        Some(&[a, b, c, d, next]) => {
+            u32::from_le_bytes([a, b, c, d]) == head && !matches!(next, b' ' | b'2' | b'4' | b'5')
+        }
+        _ => false,
+    }
 }
 
 /// The LFs among the 8 bytes at `hay[at..]`, if they lie before `limit`: the high bit of each

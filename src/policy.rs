@@ -4,26 +4,66 @@ use crate::{
     Classification, Command, Context, EnhancedCode, Flags, Options, Reply, Scope, Verdict,
 };
 
-/// The scope of a reply to `command` (POLICY.md section 5). An unknown command gets the widest.
-fn scope_of(command: Command, options: Options) -> Scope {
-    match command {
-        Command::Rcpt => Scope::Recipient,
-        Command::DataEnd | Command::BdatLast if options.contains(Options::LMTP) => Scope::Recipient,
-        Command::Mail
-        | Command::Data
-        | Command::DataEnd
-        | Command::Bdat
-        | Command::BdatLast
-        | Command::Rset => Scope::Transaction,
-        _ => Scope::Session,
+/// A set of commands, one bit per command number: the policy asks "is the command one of
+/// these" with a shift and a mask, where a `match` on the command became a jump table that the
+/// branch predictor missed on mixed traffic (a tenth of the corpus's mispredictions).
+const fn set(commands: &[Command]) -> u32 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < commands.len() {
+        bits |= 1 << commands[i] as u32;
+        i += 1;
+    }
+    bits
+}
+
+/// Commands whose replies concern the transaction (POLICY.md section 5).
+const TRANSACTION: u32 = set(&[
+    Command::Mail,
+    Command::Data,
+    Command::DataEnd,
+    Command::Bdat,
+    Command::BdatLast,
+    Command::Rset,
+]);
+/// Commands answered after the message: recipient scope under LMTP (RFC 2033).
+const MESSAGE_END: u32 = set(&[Command::DataEnd, Command::BdatLast]);
+/// DATA, the final dot and BDAT: with no recipient accepted, NO_RECIPIENTS.
+const MESSAGE: u32 = set(&[
+    Command::Data,
+    Command::DataEnd,
+    Command::Bdat,
+    Command::BdatLast,
+]);
+/// Commands ever answered by a 3xx when all is well.
+const ANSWERED_BY_3XX: u32 = set(&[Command::Data, Command::Auth, Command::Unknown]);
+/// Commands ever answered by a 2xx when all is well.
+const ANSWERED_BY_2XX: u32 = !set(&[Command::Data]);
+
+/// The scope of a reply to the command whose bit is `command` (POLICY.md section 5); an
+/// unknown command gets the widest.
+fn scope_of(command: u32, options: Options) -> Scope {
+    let recipient = set(&[Command::Rcpt])
+        | if options.contains(Options::LMTP) {
+            MESSAGE_END
+        } else {
+            0
+        };
+    if command & recipient != 0 {
+        Scope::Recipient
+    } else if command & TRANSACTION != 0 {
+        Scope::Transaction
+    } else {
+        Scope::Session
     }
 }
 
-/// Whether `command` is ever answered by a code with this first digit when all is well.
-fn expects_positive(command: Command, first_digit: u16) -> bool {
+/// Whether the command whose bit is `command` is ever answered by a code with this first
+/// digit when all is well.
+fn expects_positive(command: u32, first_digit: u16) -> bool {
     match first_digit {
-        2 => command != Command::Data,
-        3 => matches!(command, Command::Data | Command::Auth | Command::Unknown),
+        2 => command & ANSWERED_BY_2XX != 0,
+        3 => command & ANSWERED_BY_3XX != 0,
         _ => true,
     }
 }
@@ -42,7 +82,8 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
     let code = reply.code();
     let first_digit = code / 100;
     let mut flags = reply.flags();
-    let mut scope = scope_of(ctx.command, ctx.options);
+    let command = 1u32 << ctx.command as u32;
+    let mut scope = scope_of(command, ctx.options);
 
     // RFC 2034: 3xx replies carry no enhanced code. RFC 3463: the class must match the code;
     // when it does not, the values are reported as sent and the code alone decides (Postfix).
@@ -74,7 +115,7 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
         flags.insert(Flags::CLOSE_CONNECTION);
         scope = Scope::Session;
         Verdict::Retry
-    } else if first_digit <= 3 && !expects_positive(ctx.command, first_digit) {
+    } else if first_digit <= 3 && !expects_positive(command, first_digit) {
         // A desynchronised session must not be trusted (Exim and OpenSMTPD defer too).
         flags.insert(Flags::UNEXPECTED_CODE);
         scope = Scope::Session;
@@ -98,11 +139,7 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
     if ctx.command == Command::Quit {
         flags.insert(Flags::CLOSE_CONNECTION);
     }
-    if matches!(
-        ctx.command,
-        Command::Data | Command::DataEnd | Command::Bdat | Command::BdatLast
-    ) && accepted == 0
-    {
+    if command & MESSAGE != 0 && accepted == 0 {
         flags.insert(Flags::NO_RECIPIENTS);
     }
 
@@ -131,6 +168,7 @@ fn negative_verdict(
     let code = reply.code();
     let own = verdict_of_first_digit(code / 100);
     let accepted = ctx.accepted_recipients;
+    let command = 1u32 << ctx.command as u32;
     match ctx.command {
         Command::Rcpt => {
             if (code == 452 && matching.is_none()) || too_many_recipients {
@@ -155,11 +193,11 @@ fn negative_verdict(
         }
         // POLICY.md names the last BDAT; Exim answers whichever chunk follows the refused
         // RCPT, and a bounce there would lose every recipient of the transaction.
-        Command::Data | Command::DataEnd | Command::Bdat | Command::BdatLast
-            if accepted >= 1
-                && ctx.limited_recipients >= 1
-                && *scope == Scope::Transaction
-                && (matching.is_none() || too_many_recipients) =>
+        _ if command & MESSAGE != 0
+            && accepted >= 1
+            && ctx.limited_recipients >= 1
+            && *scope == Scope::Transaction
+            && (matching.is_none() || too_many_recipients) =>
         {
             // Exim's recipients_max_reject refuses the whole message at DATA: resend its
             // recipients in transactions of at most the accepted count.

@@ -361,7 +361,12 @@ impl Scanner {
                     return result;
                 }
                 FirstLine::More(first) => first.scanner(),
-                FirstLine::Unfinished => *self,
+                // A scanner past the end (reused on a shorter input) is left for
+                // `parse_lines` to start over.
+                FirstLine::Unfinished => Scanner {
+                    scanned_to: self.scanned_to.max(first_line_end(input)),
+                    ..*self
+                },
             }
         } else {
             *self
@@ -380,7 +385,10 @@ impl Scanner {
         let state = match first_line(input, 0, options) {
             FirstLine::Reply(result) => return result,
             FirstLine::More(first) => first.scanner(),
-            FirstLine::Unfinished => Scanner::new(),
+            FirstLine::Unfinished => Scanner {
+                scanned_to: first_line_end(input),
+                ..Scanner::new()
+            },
         };
         parse_lines(state, input, options, &mut Scanner::new())
     }
@@ -393,7 +401,10 @@ impl Scanner {
         let state = match first_line(input, 0, ctx.options) {
             FirstLine::Reply(result) => return result.map(|reply| reply.classify(ctx)),
             FirstLine::More(first) => first.scanner(),
-            FirstLine::Unfinished => Scanner::new(),
+            FirstLine::Unfinished => Scanner {
+                scanned_to: first_line_end(input),
+                ..Scanner::new()
+            },
         };
         read_lines(state, input, ctx.options).map(|reply| reply.classify(ctx))
     }
@@ -422,10 +433,10 @@ fn parse_lines<'a>(
     let strict = options.contains(Options::STRICT);
     loop {
         if s.lines >= 1 && s.scanned_to == s.line_start {
-            let (next, skipped) = skip_plain_continuations(input, s.line_start as usize);
-            s.line_start = next as u32;
-            s.scanned_to = next as u32;
-            s.lines += skipped;
+            let skip = skip_plain_continuations(input, s.line_start as usize);
+            s.line_start = skip.line_start as u32;
+            s.scanned_to = skip.searched_to as u32;
+            s.lines += skip.lines;
         }
         let start = s.line_start as usize;
         let limit = line_limit_at(start);
@@ -509,8 +520,16 @@ enum FirstLine<'a> {
     Reply(Result<Reply<'a>, Error>),
     /// More lines follow; what the first said.
     More(AfterFirst),
-    /// No line end yet.
+    /// No line end yet: the first line is searched to [`first_line_end`].
     Unfinished,
+}
+
+/// Where [`first_line`] stops searching for the first line's end. On [`FirstLine::Unfinished`]
+/// the search goes on from there (it used to start over: a line with no end in sight was
+/// searched twice). Not handed back by `first_line`: a larger answer slowed every reply.
+#[inline(always)]
+fn first_line_end(input: &[u8]) -> u32 {
+    input.len().min(MAX_LINE_LEN) as u32
 }
 
 /// A multiline reply's first line, as the scanner keeps it: the words a fresh [`Scanner`]
@@ -545,7 +564,7 @@ impl AfterFirst {
 /// (all of a transaction's but EHLO's), and they are done here.
 #[inline(always)]
 fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> {
-    let Some(window) = input.get(searched..input.len().min(MAX_LINE_LEN)) else {
+    let Some(window) = input.get(searched..first_line_end(input) as usize) else {
         return FirstLine::Unfinished;
     };
     let Some(lf) = find_lf(window) else {
@@ -597,25 +616,40 @@ fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> 
 
 /// Longest plain continuation line that `skip_plain_continuations` skips (EHLO keywords are
 /// far shorter); a longer one is read the usual way, so no more than this is searched twice.
-const PLAIN_LINE_MAX: usize = 128;
+const PLAIN_LINE_MAX: usize = 64;
+
+/// Where [`skip_plain_continuations`] stopped.
+struct Skipped {
+    /// The first line not skipped.
+    line_start: usize,
+    /// That line holds no LF before this.
+    searched_to: usize,
+    /// Lines skipped.
+    lines: u32,
+}
 
 /// Skips the lines from `start` on that only continue the reply: the first line's code, `-`,
 /// no enhanced code, CRLF, shorter than [`PLAIN_LINE_MAX`]. They change nothing but the line
 /// count, and most lines of a multiline reply (EHLO's keywords) are such lines, so they are
-/// found eight bytes at a time across line boundaries instead of line by line. Returns where
-/// the first other line (or the unread rest) starts, and how many lines were skipped. The
-/// first line was checked in full, so comparing its code's bytes suffices. A line whose head
-/// is not a plain line's is left at once, before its end is searched for.
+/// found eight bytes at a time across line boundaries instead of line by line. The first
+/// line was checked in full, so comparing its code's bytes suffices. A line whose head is
+/// not a plain line's is left at once, before its end is searched for; a line found too
+/// long is left where the search stopped, which the caller's search goes on from.
 #[inline]
-fn skip_plain_continuations(input: &[u8], mut start: usize) -> (usize, u32) {
+fn skip_plain_continuations(input: &[u8], mut start: usize) -> Skipped {
     let limit = input.len().min(MAX_REPLY_LEN);
-    let mut skipped = 0;
+    let mut lines = 0;
+    let stop = |start, lines| Skipped {
+        line_start: start,
+        searched_to: start,
+        lines,
+    };
     let Some(&[c0, c1, c2]) = input.first_chunk() else {
-        return (start, skipped);
+        return stop(start, lines);
     };
     let head = u32::from_le_bytes([c0, c1, c2, b'-']);
     if !plain_head(input, start, head) {
-        return (start, skipped);
+        return stop(start, lines);
     }
     let mut at = start;
     while let Some(mut found) = lfs_in_word(input, at, limit) {
@@ -624,21 +658,25 @@ fn skip_plain_continuations(input: &[u8], mut start: usize) -> (usize, u32) {
             // The head was checked: the length and the CR remain.
             let line = &input[start..lf];
             if line.len() < 5 || line.len() >= PLAIN_LINE_MAX || line[line.len() - 1] != b'\r' {
-                return (start, skipped);
+                return stop(start, lines);
             }
-            skipped += 1;
+            lines += 1;
             start = lf + 1;
             if !plain_head(input, start, head) {
-                return (start, skipped);
+                return stop(start, lines);
             }
             found &= found - 1;
         }
         at += 8;
         if at - start > PLAIN_LINE_MAX {
-            break;
+            return Skipped {
+                line_start: start,
+                searched_to: at,
+                lines,
+            };
         }
     }
-    (start, skipped)
+    stop(start, lines)
 }
 
 /// True if the line at `start` begins as a plain continuation line does: `head` (the first

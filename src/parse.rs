@@ -616,7 +616,7 @@ fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> 
 
 /// Longest plain continuation line that `skip_plain_continuations` skips (EHLO keywords are
 /// far shorter); a longer one is read the usual way, so no more than this is searched twice.
-const PLAIN_LINE_MAX: usize = 64;
+const PLAIN_LINE_MAX: usize = 128;
 
 /// Where [`skip_plain_continuations`] stopped.
 struct Skipped {

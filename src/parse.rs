@@ -615,7 +615,8 @@ fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> 
 }
 
 /// Longest plain continuation line that `skip_plain_continuations` skips (EHLO keywords are
-/// far shorter); a longer one is read the usual way, so no more than this is searched twice.
+/// shorter); a longer one is read the usual way, its search going on from where the skip
+/// stopped.
 const PLAIN_LINE_MAX: usize = 128;
 
 /// Where [`skip_plain_continuations`] stopped.

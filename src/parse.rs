@@ -762,8 +762,12 @@ fn find_lf(hay: &[u8]) -> Option<usize> {
         };
     }
     let near = &hay[..len.min(SHORT)];
+    // SSE2 is part of every x86_64 target, so `new` never fails; if it did, memchr searches.
     #[cfg(target_arch = "x86_64")]
-    let found = memchr::arch::x86_64::sse2::memchr::One::new(b'\n').and_then(|lf| lf.find(near));
+    let found = match memchr::arch::x86_64::sse2::memchr::One::new(b'\n') {
+        Some(sse2) => sse2.find(near),
+        None => memchr::memchr(b'\n', near),
+    };
     #[cfg(not(target_arch = "x86_64"))]
     let found = memchr::memchr(b'\n', near);
     if found.is_some() {

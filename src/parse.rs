@@ -377,6 +377,15 @@ impl Scanner {
         result
     }
 
+    /// The state of a fresh scanner whose first line was searched without an end found.
+    #[inline(always)]
+    fn searched_first_line(input: &[u8]) -> Scanner {
+        Scanner {
+            scanned_to: first_line_end(input),
+            ..Scanner::new()
+        }
+    }
+
     /// [`Scanner::parse`] for a reply read whole: no scanner state lives in memory on the
     /// way to a one-line answer (a fresh scanner kept on the stack cost a store-forwarding
     /// stall per reply).
@@ -385,10 +394,7 @@ impl Scanner {
         let state = match first_line(input, 0, options) {
             FirstLine::Reply(result) => return result,
             FirstLine::More(first) => first.scanner(),
-            FirstLine::Unfinished => Scanner {
-                scanned_to: first_line_end(input),
-                ..Scanner::new()
-            },
+            FirstLine::Unfinished => Scanner::searched_first_line(input),
         };
         parse_lines(state, input, options, &mut Scanner::new())
     }
@@ -401,10 +407,7 @@ impl Scanner {
         let state = match first_line(input, 0, ctx.options) {
             FirstLine::Reply(result) => return result.map(|reply| reply.classify(ctx)),
             FirstLine::More(first) => first.scanner(),
-            FirstLine::Unfinished => Scanner {
-                scanned_to: first_line_end(input),
-                ..Scanner::new()
-            },
+            FirstLine::Unfinished => Scanner::searched_first_line(input),
         };
         read_lines(state, input, ctx.options).map(|reply| reply.classify(ctx))
     }

@@ -11,10 +11,15 @@ const fn set(commands: &[Command]) -> u32 {
     let mut bits = 0;
     let mut i = 0;
     while i < commands.len() {
-        bits |= 1 << commands[i] as u32;
+        bits |= bit(commands[i]);
         i += 1;
     }
     bits
+}
+
+/// `command`'s bit in a [`set`].
+const fn bit(command: Command) -> u32 {
+    1 << command as u32
 }
 
 /// Commands whose replies concern the transaction (POLICY.md section 5).
@@ -43,7 +48,7 @@ const ANSWERED_BY_2XX: u32 = !set(&[Command::Data]);
 /// The scope of a reply to the command whose bit is `command` (POLICY.md section 5); an
 /// unknown command gets the widest.
 fn scope_of(command: u32, options: Options) -> Scope {
-    let recipient = set(&[Command::Rcpt])
+    let recipient = bit(Command::Rcpt)
         | if options.contains(Options::LMTP) {
             MESSAGE_END
         } else {
@@ -82,7 +87,7 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
     let code = reply.code();
     let first_digit = code / 100;
     let mut flags = reply.flags();
-    let command = 1u32 << ctx.command as u32;
+    let command = bit(ctx.command);
     let mut scope = scope_of(command, ctx.options);
 
     // RFC 2034: 3xx replies carry no enhanced code. RFC 3463: the class must match the code;
@@ -168,7 +173,7 @@ fn negative_verdict(
     let code = reply.code();
     let own = verdict_of_first_digit(code / 100);
     let accepted = ctx.accepted_recipients;
-    let command = 1u32 << ctx.command as u32;
+    let command = bit(ctx.command);
     match ctx.command {
         Command::Rcpt => {
             if (code == 452 && matching.is_none()) || too_many_recipients {

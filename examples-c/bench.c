@@ -57,16 +57,9 @@ static int resume(int rounds) {
     memset(reply + at + 4, 'x', SIZE - at - 6);
     memcpy(reply + SIZE - 2, "\r\n", 2);
 
-    smtp_context ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.struct_size = sizeof ctx;
-    ctx.command = SMTP_CMD_EHLO;
-    smtp_result out;
-    memset(&out, 0, sizeof out);
-    out.struct_size = sizeof out;
-    smtp_scanner scanner;
-    memset(&scanner, 0, sizeof scanner);
-    scanner.struct_size = sizeof scanner;
+    smtp_context ctx = {.struct_size = sizeof ctx, .command = SMTP_CMD_EHLO};
+    smtp_result out = {.struct_size = sizeof out};
+    smtp_scanner scanner = {.struct_size = sizeof scanner};
 
     double best_whole = 0, best_bytes = 0;
     for (int r = 0; r < rounds; r++) {
@@ -121,14 +114,9 @@ int main(int argc, char **argv) {
         at += len;
     }
 
-    smtp_context ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.struct_size = sizeof ctx;
-    ctx.command = SMTP_CMD_RCPT;
-    ctx.accepted_recipients = 1;
-    smtp_result out;
-    memset(&out, 0, sizeof out);
-    out.struct_size = sizeof out;
+    smtp_context ctx = {
+        .struct_size = sizeof ctx, .command = SMTP_CMD_RCPT, .accepted_recipients = 1};
+    smtp_result out = {.struct_size = sizeof out};
 
     double best = 0;
     unsigned long verdicts[8] = {0};

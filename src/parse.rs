@@ -173,13 +173,21 @@ fn enhanced_code(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
     if !matches!(i.first(), Some(b'2' | b'4' | b'5' | b' ')) {
         return None;
     }
-    // The usual form first, read at fixed places: one-digit subject and detail, then a blank.
-    if let Some(&[class @ (b'2' | b'4' | b'5'), b'.', s, b'.', d, b' ' | b'\t']) = i.first_chunk() {
-        if s.is_ascii_digit() && d.is_ascii_digit() {
+    // The usual form first, read as one word: one-digit subject and detail, then a blank.
+    // (Everything is taken from the word: bytes read one by one made the compiler build the
+    // word from them.)
+    if let Some(&bytes) = i.first_chunk::<8>() {
+        let word = u64::from_le_bytes(bytes);
+        let byte = |k: u32| (word >> (8 * k)) as u8;
+        // Bytes 1 and 3 are dots; 0, 2 and 4 have a digit's high half, and keep it with 6
+        // added (no carry leaves a byte that passed the first test).
+        let dots_and_digits = word & 0xf0_ff_f0_ff_f0 == 0x30_2e_30_2e_30
+            && (word + 0x06_00_06_00_06) & 0xf0_00_f0_00_f0 == 0x30_00_30_00_30;
+        if dots_and_digits && matches!(byte(0), b'2' | b'4' | b'5') && is_blank(byte(5)) {
             let code = EnhancedCode {
-                class: class - b'0',
-                subject: u16::from(s - b'0'),
-                detail: u16::from(d - b'0'),
+                class: byte(0) & 0xf,
+                subject: u16::from(byte(2) & 0xf),
+                detail: u16::from(byte(4) & 0xf),
             };
             return Some((code, &i[5..]));
         }

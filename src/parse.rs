@@ -192,6 +192,13 @@ fn enhanced_code(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
             return Some((code, &i[5..]));
         }
     }
+    enhanced_code_general(i)
+}
+
+/// [`enhanced_code`] in any form (subject and detail of up to three digits, spaces before):
+/// out of line, so the usual form's code stays small.
+#[inline(never)]
+fn enhanced_code_general(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
     let mut i = i;
     while let [b' ', rest @ ..] = i {
         i = rest;

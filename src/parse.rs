@@ -18,7 +18,13 @@ use crate::{
 pub struct Reply<'a> {
     bytes: &'a [u8],
     code: u16,
-    enhanced: Option<EnhancedCode>,
+    /// The code's first two digits, as the parser read them: the policy's first questions,
+    /// answered without dividing the code.
+    digits: [u8; 2],
+    /// Packed by [`pack`], 0 for none: an `Option<EnhancedCode>` carried from the parser to
+    /// the policy was put together in memory from its parts and read back whole, a
+    /// store-forwarding stall on every enhanced code.
+    enhanced: u32,
     flags: Flags,
     lines: u32,
     negative_line: bool,
@@ -31,9 +37,17 @@ impl<'a> Reply<'a> {
     pub fn code(&self) -> u16 {
         self.code
     }
+    /// The final line's code's first digit.
+    pub(crate) fn first_digit(&self) -> u16 {
+        u16::from(self.digits[0])
+    }
+    /// The final line's code's second digit.
+    pub(crate) fn second_digit(&self) -> u16 {
+        u16::from(self.digits[1])
+    }
     /// The final line's enhanced code, or else the last line's that has one, as sent.
     pub fn enhanced(&self) -> Option<EnhancedCode> {
-        self.enhanced
+        unpack(self.enhanced)
     }
     /// Parse facts: [`Flags::MULTILINE`], [`Flags::BARE_LF`], [`Flags::CODE_MISMATCH`],
     /// [`Flags::LONG_LINE`].
@@ -124,21 +138,22 @@ fn pack(e: EnhancedCode) -> u32 {
     u32::from(e.class) << 20 | u32::from(e.subject) << 10 | u32::from(e.detail)
 }
 
+/// The code [`pack`] packed, `None` for 0.
 fn unpack(word: u32) -> Option<EnhancedCode> {
-    let class = (word >> 20) as u8;
-    let (subject, detail) = ((word >> 10 & 0x3ff) as u16, (word & 0x3ff) as u16);
-    matches!(class, 2 | 4 | 5).then_some(EnhancedCode {
-        class,
-        subject,
-        detail,
+    (word != 0).then_some(EnhancedCode {
+        class: (word >> 20) as u8,
+        subject: (word >> 10 & 0x3ff) as u16,
+        detail: (word & 0x3ff) as u16,
     })
 }
 
 /// One reply line's head: code, whether it is the last line, enhanced code, where text starts.
 struct LineHead {
     code: u16,
+    digits: [u8; 2],
     last: bool,
-    enhanced: Option<EnhancedCode>,
+    /// Packed by [`pack`], 0 for none.
+    enhanced: u32,
     text_start: usize,
 }
 
@@ -166,9 +181,9 @@ fn number(i: &[u8]) -> Option<(u16, &[u8])> {
 }
 
 /// Spaces, then `class "." subject "." detail` followed by SP, HTAB or the end of the line
-/// (RFC 3463); returns the code and what follows it.
+/// (RFC 3463); returns the code, packed by [`pack`], and what follows it.
 #[inline(always)]
-fn enhanced_code(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
+fn enhanced_code(i: &[u8]) -> Option<(u32, &[u8])> {
     // Most text without a code starts with a letter: one look suffices.
     if !matches!(i.first(), Some(b'2' | b'4' | b'5' | b' ')) {
         return None;
@@ -189,7 +204,7 @@ fn enhanced_code(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
                 subject: u16::from(byte(2) & 0xf),
                 detail: u16::from(byte(4) & 0xf),
             };
-            return Some((code, &i[5..]));
+            return Some((pack(code), &i[5..]));
         }
     }
     enhanced_code_general(i)
@@ -198,7 +213,7 @@ fn enhanced_code(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
 /// [`enhanced_code`] in any form (subject and detail of up to three digits, spaces before):
 /// out of line, so the usual form's code stays small.
 #[inline(never)]
-fn enhanced_code_general(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
+fn enhanced_code_general(i: &[u8]) -> Option<(u32, &[u8])> {
     let mut i = i;
     while let [b' ', rest @ ..] = i {
         i = rest;
@@ -211,14 +226,12 @@ fn enhanced_code_general(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
     if !i.first().is_none_or(|&b| is_blank(b)) {
         return None;
     }
-    Some((
-        EnhancedCode {
-            class: class - b'0',
-            subject,
-            detail,
-        },
-        i,
-    ))
+    let code = EnhancedCode {
+        class: class - b'0',
+        subject,
+        detail,
+    };
+    Some((pack(code), i))
 }
 
 /// Three digits, then `-` (more lines), SP (last line) or the end of the line (last line,
@@ -229,13 +242,14 @@ fn enhanced_code_general(i: &[u8]) -> Option<(EnhancedCode, &[u8])> {
 /// tests/grammar.rs keeps the nom grammar as the reference this must agree with.
 #[inline(always)]
 fn line_head(line: &[u8]) -> Option<LineHead> {
-    let (code, last, rest) = match line {
+    let (code, digits, last, rest) = match line {
         [a, b, c, rest @ ..] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
-            let code = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+            let digits = [a - b'0', b - b'0'];
+            let code = u16::from(digits[0]) * 100 + u16::from(digits[1]) * 10 + u16::from(c - b'0');
             match rest {
-                [] => (code, true, rest),
-                [b'-', rest @ ..] => (code, false, rest),
-                [b' ', rest @ ..] => (code, true, rest),
+                [] => (code, digits, true, rest),
+                [b'-', rest @ ..] => (code, digits, false, rest),
+                [b' ', rest @ ..] => (code, digits, true, rest),
                 _ => return None,
             }
         }
@@ -247,12 +261,13 @@ fn line_head(line: &[u8]) -> Option<LineHead> {
             while let [b' ' | b'\t', rest @ ..] = text {
                 text = rest;
             }
-            (Some(code), text)
+            (code, text)
         }
-        None => (None, rest),
+        None => (0, rest),
     };
     Some(LineHead {
         code,
+        digits,
         last,
         enhanced,
         text_start: line.len() - text.len(),
@@ -329,7 +344,7 @@ impl Scanner {
             && first_code < 1000
             && Flags::from_bits(flags).is_some()
             && negative_line <= 1
-            && (enhanced == 0 || unpack(enhanced).is_some_and(|e| pack(e) == enhanced));
+            && (enhanced == 0 || matches!(enhanced >> 20, 2 | 4 | 5));
         consistent.then_some(scanner)
     }
 
@@ -516,8 +531,8 @@ fn parse_lines<'a>(
             return Err(malformed);
         }
         s.negative_line |= u32::from((400..600).contains(&head.code));
-        if let Some(e) = head.enhanced {
-            s.enhanced = pack(e);
+        if head.enhanced != 0 {
+            s.enhanced = head.enhanced;
         }
         if head.last {
             let mut flags = Flags::from_bits(s.flags).unwrap_or_default();
@@ -527,7 +542,8 @@ fn parse_lines<'a>(
             return Ok(Reply {
                 bytes: &input[..end],
                 code: head.code,
-                enhanced: unpack(s.enhanced),
+                digits: head.digits,
+                enhanced: s.enhanced,
                 flags,
                 lines: s.lines,
                 negative_line: s.negative_line != 0,
@@ -623,12 +639,13 @@ fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> 
             code: u32::from(head.code),
             flags: flags.bits(),
             negative_line: u32::from(negative_line),
-            enhanced: head.enhanced.map_or(0, pack),
+            enhanced: head.enhanced,
         });
     }
     FirstLine::Reply(Ok(Reply {
         bytes: &input[..end],
         code: head.code,
+        digits: head.digits,
         enhanced: head.enhanced,
         flags,
         lines: 1,
@@ -847,7 +864,7 @@ mod tests {
         let head = line_head(b"452 4.5.3 Error: too many recipients").unwrap();
         assert_eq!((head.code, head.last, head.text_start), (452, true, 10));
         assert_eq!(
-            head.enhanced,
+            unpack(head.enhanced),
             Some(EnhancedCode {
                 class: 4,
                 subject: 5,
@@ -857,7 +874,7 @@ mod tests {
         let head = line_head(b"250-PIPELINING").unwrap();
         assert_eq!(
             (head.code, head.last, head.enhanced, head.text_start),
-            (250, false, None, 4)
+            (250, false, 0, 4)
         );
         let head = line_head(b"250").unwrap();
         assert_eq!((head.code, head.last, head.text_start), (250, true, 3));
@@ -873,11 +890,11 @@ mod tests {
         ] {
             assert_eq!(
                 line_head(not_enhanced).unwrap().enhanced,
-                None,
+                0,
                 "{not_enhanced:?}"
             );
         }
-        assert!(line_head(b"550 5.7.1\tx").unwrap().enhanced.is_some());
-        assert!(line_head(b"550   5.7.1").unwrap().enhanced.is_some());
+        assert_ne!(line_head(b"550 5.7.1\tx").unwrap().enhanced, 0);
+        assert_ne!(line_head(b"550   5.7.1").unwrap().enhanced, 0);
     }
 }

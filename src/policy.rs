@@ -176,7 +176,7 @@ fn outcome_index(command: Command, first_digit: u16, options: Options) -> usize 
 #[inline(always)]
 pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
     let code = reply.code();
-    let first_digit = code / 100;
+    let first_digit = reply.first_digit();
     let base = OUTCOMES[outcome_index(ctx.command, first_digit, ctx.options)];
     let mut verdict = base.verdict;
     let mut scope = base.scope;
@@ -189,9 +189,8 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
     if enhanced.is_some() && matching.is_none() {
         flags.insert(Flags::CLASS_MISMATCH);
     }
-    // The second digit over 5: 60 and above in the last two digits (a first digit other than
-    // 2 to 5 is flagged by the table).
-    if code - first_digit * 100 >= 60 {
+    // The second digit over 5 (a first digit other than 2 to 5 is flagged by the table).
+    if reply.second_digit() > 5 {
         flags.insert(Flags::NONSTANDARD_CODE);
     }
     if code == 421 {

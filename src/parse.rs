@@ -458,43 +458,60 @@ fn read_lines(s: Scanner, input: &[u8], options: Options) -> Result<Reply<'_>, E
 /// fed a byte at a time cheap.
 #[inline]
 fn parse_lines<'a>(
-    mut s: Scanner,
+    s: Scanner,
     input: &'a [u8],
     options: Options,
     resume: &mut Scanner,
 ) -> Result<Reply<'a>, Error> {
     let strict = options.contains(Options::STRICT);
+    // The state in locals, not in `s`: a by-value scanner is kept in the memory it was passed
+    // in, and each line's update of it went there.
+    let Scanner {
+        mut scanned_to,
+        line_limit: _,
+        mut line_start,
+        mut lines,
+        mut first_code,
+        mut flags,
+        mut negative_line,
+        mut enhanced,
+    } = s;
     // The length of the line before, or more (a scanner from an earlier call knows only where
     // its reply starts): after a long line, the next is read the usual way, not skipped, as a
     // reply's lines tend to be alike (a reply of 8 KiB lines searched the first 128 bytes of
     // each twice).
-    let mut last_line_len = s.line_start as usize;
+    let mut last_line_len = line_start as usize;
     loop {
-        if s.lines >= 1 && s.scanned_to == s.line_start && last_line_len < PLAIN_LINE_MAX {
-            let skip = skip_plain_continuations(input, s.line_start as usize);
-            s.line_start = skip.line_start as u32;
-            s.scanned_to = skip.searched_to as u32;
-            s.lines += skip.lines;
+        if lines >= 1 && scanned_to == line_start && last_line_len < PLAIN_LINE_MAX {
+            let skip = skip_plain_continuations(input, line_start as usize);
+            line_start = skip.line_start as u32;
+            scanned_to = skip.searched_to as u32;
+            lines += skip.lines;
         }
-        let start = s.line_start as usize;
+        let start = line_start as usize;
         let limit = line_limit_at(start);
         let window_end = input.len().min(limit);
-        let search_from = s.scanned_to as usize;
+        let search_from = scanned_to as usize;
         if search_from > window_end {
             // Only a scanner reused on a shorter input gets here: start over.
-            s = Scanner::new();
+            (scanned_to, line_start, lines, first_code) = (0, 0, 0, 0);
+            (flags, negative_line, enhanced) = (0, 0, 0);
             continue;
         }
         let Some(lf) = find_lf(&input[search_from..window_end]) else {
             if window_end == limit {
-                return Err(Error::TooLong {
-                    consumed: 0,
-                    lines: s.lines,
-                });
+                return Err(Error::TooLong { consumed: 0, lines });
             }
-            s.scanned_to = window_end as u32;
-            s.line_limit = limit as u32;
-            *resume = s;
+            *resume = Scanner {
+                scanned_to: window_end as u32,
+                line_limit: limit as u32,
+                line_start,
+                lines,
+                first_code,
+                flags,
+                negative_line,
+                enhanced,
+            };
             return Err(Error::Incomplete);
         };
         let lf = search_from + lf;
@@ -502,51 +519,51 @@ fn parse_lines<'a>(
         let bare_lf = lf == start || input[lf - 1] != b'\r';
         let content_end = if bare_lf { lf } else { lf - 1 };
         let line = &input[start..content_end];
-        s.lines += 1;
-        s.line_start = end as u32;
-        s.scanned_to = end as u32;
+        lines += 1;
+        line_start = end as u32;
+        scanned_to = end as u32;
         last_line_len = end - start;
 
         let malformed = Error::Malformed {
             consumed: end,
-            lines: s.lines,
+            lines,
         };
         let Some(head) = line_head(line) else {
             return Err(malformed);
         };
         let code = u32::from(head.code);
         if bare_lf {
-            s.flags |= Flags::BARE_LF.bits();
+            flags |= Flags::BARE_LF.bits();
         }
         if end - start > RFC_LINE_LEN {
-            s.flags |= Flags::LONG_LINE.bits();
+            flags |= Flags::LONG_LINE.bits();
         }
-        if s.lines == 1 {
-            s.first_code = code;
-        } else if code != s.first_code {
-            s.flags |= Flags::CODE_MISMATCH.bits();
+        if lines == 1 {
+            first_code = code;
+        } else if code != first_code {
+            flags |= Flags::CODE_MISMATCH.bits();
         }
         let strict_faults = Flags::BARE_LF | Flags::CODE_MISMATCH | Flags::LONG_LINE;
-        if strict && (s.flags & strict_faults.bits() != 0 || !is_standard_code(head.code)) {
+        if strict && (flags & strict_faults.bits() != 0 || !is_standard_code(head.code)) {
             return Err(malformed);
         }
-        s.negative_line |= u32::from((400..600).contains(&head.code));
+        negative_line |= u32::from((400..600).contains(&head.code));
         if head.enhanced != 0 {
-            s.enhanced = head.enhanced;
+            enhanced = head.enhanced;
         }
         if head.last {
-            let mut flags = Flags::from_bits(s.flags).unwrap_or_default();
-            if s.lines > 1 {
+            let mut flags = Flags::from_bits(flags).unwrap_or_default();
+            if lines > 1 {
                 flags.insert(Flags::MULTILINE);
             }
             return Ok(Reply {
                 bytes: &input[..end],
                 code: head.code,
                 digits: head.digits,
-                enhanced: s.enhanced,
+                enhanced,
                 flags,
-                lines: s.lines,
-                negative_line: s.negative_line != 0,
+                lines,
+                negative_line: negative_line != 0,
                 text_start: start + head.text_start,
                 text_end: content_end,
             });

@@ -449,7 +449,47 @@ impl Scanner {
 /// instructions per short reply with it, 227 without.)
 #[inline(never)]
 fn read_lines(s: Scanner, input: &[u8], options: Options) -> Result<Reply<'_>, Error> {
+    if let Some(reply) = last_second_line(s, input, options) {
+        return Ok(reply);
+    }
     parse_lines(s, input, options, &mut Scanner::new())
+}
+
+/// A reply of two lines whose second is well formed, read by [`first_line`] and joined to
+/// the first (`s`, as `first_line` left it); `None` for anything else, which `parse_lines`
+/// reads (again). Most multiline replies outside EHLO are two lines, and the general loop
+/// cost as much for the second as a whole one-line reply.
+#[inline(always)]
+fn last_second_line(s: Scanner, input: &[u8], options: Options) -> Option<Reply<'_>> {
+    let start = s.line_start as usize;
+    if s.lines != 1 || s.scanned_to != s.line_start || input.get(start + 3) != Some(&b' ') {
+        return None;
+    }
+    let FirstLine::Reply(Ok(last)) = first_line(&input[start..], 0, options) else {
+        return None;
+    };
+    let mut flags = last.flags.union(Flags(s.flags)).union(Flags::MULTILINE);
+    if u32::from(last.code) != s.first_code {
+        if options.contains(Options::STRICT) {
+            return None;
+        }
+        flags.insert(Flags::CODE_MISMATCH);
+    }
+    Some(Reply {
+        bytes: &input[..start + last.bytes.len()],
+        code: last.code,
+        digits: last.digits,
+        enhanced: if last.enhanced != 0 {
+            last.enhanced
+        } else {
+            s.enhanced
+        },
+        flags,
+        lines: 2,
+        negative_line: last.negative_line || s.negative_line != 0,
+        text_start: start + last.text_start,
+        text_end: start + last.text_end,
+    })
 }
 
 /// Reads lines on from state `s`; when the input ends inside the reply, leaves the state to

@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// A parsed reply, borrowing the input it was read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Reply<'a> {
     bytes: &'a [u8],
     code: u16,
@@ -86,6 +86,21 @@ impl<'a> Reply<'a> {
     #[inline(always)]
     pub fn classify(&self, ctx: &Context) -> Classification {
         crate::policy::classify(self, ctx)
+    }
+}
+
+/// Shows the enhanced code decoded, not as the packed word it is kept in.
+impl core::fmt::Debug for Reply<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Reply")
+            .field("bytes", &self.bytes)
+            .field("code", &self.code)
+            .field("enhanced", &self.enhanced())
+            .field("flags", &self.flags)
+            .field("lines", &self.lines)
+            .field("negative_line", &self.negative_line)
+            .field("text", &self.text_range())
+            .finish()
     }
 }
 

@@ -192,6 +192,56 @@ fn random_bytes_keep_the_properties() {
     }
 }
 
+/// Two-line replies, which `classify` reads by a path of its own (the second line read as a
+/// first line is, then joined), against the scanner's general loop, under every option set.
+#[test]
+fn two_line_replies_agree_with_the_scanner() {
+    let long_last = [&b"250 "[..], &[b'x'; 600], b"\r\n"].concat();
+    let firsts: [&[u8]; 6] = [
+        b"250-mail.example.com\r\n",
+        b"550-5.1.1 unknown user\r\n",
+        b"452-4.5.3 first\n",
+        b"220-mail.example.com ESMTP\r\n",
+        b"250-\r\n",
+        b"421-4.7.0 busy\r\n",
+    ];
+    let lasts: [&[u8]; 10] = [
+        b"250 ok\r\n",
+        b"550 5.1.1 user\r\n",
+        b"452 too many recipients\n",
+        b"521 5.7.1 go away\r\n",
+        b"250\r\n",
+        b"250 2.0.0\r\n",
+        b"2x0 bad\r\n",
+        b"999 odd\r\n",
+        b"250 4.5.3 class mismatch\r\n",
+        &long_last,
+    ];
+    let commands = [
+        Command::Rcpt,
+        Command::Ehlo,
+        Command::DataEnd,
+        Command::Greeting,
+    ];
+    for first in firsts {
+        for last in lasts {
+            let reply = [first, last].concat();
+            for options in 0..=Options::ALL.bits() {
+                for command in commands {
+                    let ctx = Context {
+                        command,
+                        accepted_recipients: 1,
+                        limited_recipients: 0,
+                        options: Options::from_bits(options).unwrap(),
+                    };
+                    let name = format!("{:?} {ctx:?}", String::from_utf8_lossy(&reply));
+                    check_every_split(&reply, &ctx, &name);
+                }
+            }
+        }
+    }
+}
+
 /// A reply that grows past the limit without ending is TOO_LONG, never INCOMPLETE forever.
 #[test]
 fn a_growing_buffer_ends_in_too_long() {

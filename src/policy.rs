@@ -125,12 +125,11 @@ const fn outcome(command: Command, first_digit: u16, lmtp: bool) -> Outcome {
         flags |= Flags::UNEXPECTED_CODE.bits();
         scope = Scope::Session;
         Verdict::Retry
-    } else if first_digit <= 3 {
-        // `521-` then `220`: never trust a reply that also says no.
-        checks |= POSITIVE;
-        verdict_of_first_digit(first_digit)
     } else {
-        if command_bit & (bit(Command::Rcpt) | MESSAGE) != 0 {
+        if first_digit <= 3 {
+            // `521-` then `220`: never trust a reply that also says no.
+            checks |= POSITIVE;
+        } else if command_bit & (bit(Command::Rcpt) | MESSAGE) != 0 {
             checks |= LIMITS;
         }
         verdict_of_first_digit(first_digit)
@@ -149,20 +148,23 @@ const fn outcome(command: Command, first_digit: u16, lmtp: bool) -> Outcome {
     }
 }
 
-/// [`outcome`] for every command, first digit (0 to 9) and LMTP or not, indexed by
-/// [`outcome_index`].
-const OUTCOMES: [Outcome; 2 * Command::ALL.len() * 10] = {
+/// First digits a code can have: a row of [`OUTCOMES`] per command holds one outcome each.
+const FIRST_DIGITS: usize = 10;
+
+/// [`outcome`] for every command, first digit and LMTP or not, indexed by [`outcome_index`].
+const OUTCOMES: [Outcome; 2 * Command::ALL.len() * FIRST_DIGITS] = {
     let placeholder = Outcome {
         verdict: Verdict::Retry,
         scope: Scope::Session,
         flags: 0,
         checks: 0,
     };
-    let mut table = [placeholder; 2 * Command::ALL.len() * 10];
+    let mut table = [placeholder; 2 * Command::ALL.len() * FIRST_DIGITS];
     let mut i = 0;
     while i < table.len() {
-        let command = Command::ALL[i / 10 % Command::ALL.len()];
-        table[i] = outcome(command, (i % 10) as u16, i >= Command::ALL.len() * 10);
+        let command = Command::ALL[i / FIRST_DIGITS % Command::ALL.len()];
+        let lmtp = i >= Command::ALL.len() * FIRST_DIGITS;
+        table[i] = outcome(command, (i % FIRST_DIGITS) as u16, lmtp);
         i += 1;
     }
     table
@@ -170,7 +172,7 @@ const OUTCOMES: [Outcome; 2 * Command::ALL.len() * 10] = {
 
 fn outcome_index(command: Command, first_digit: u16, options: Options) -> usize {
     let lmtp = options.contains(Options::LMTP) as usize;
-    (lmtp * Command::ALL.len() + command as usize) * 10 + first_digit as usize
+    (lmtp * Command::ALL.len() + command as usize) * FIRST_DIGITS + first_digit as usize
 }
 
 #[inline(always)]

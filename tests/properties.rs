@@ -192,11 +192,13 @@ fn random_bytes_keep_the_properties() {
     }
 }
 
-/// Two-line replies, which `classify` reads by a path of its own (the second line read as a
-/// first line is, then joined), against the scanner's general loop, under every option set.
+/// Replies of two and three lines, whose lines after the first `classify` reads by a path of
+/// its own (each read as a first line is, then joined), against the scanner's general loop,
+/// under every option set.
 #[test]
-fn two_line_replies_agree_with_the_scanner() {
+fn multiline_replies_agree_with_the_scanner() {
     let long_last = [&b"250 "[..], &[b'x'; 600], b"\r\n"].concat();
+    let long_middle = [&b"250-"[..], &[b'x'; 600], b"\r\n"].concat();
     let firsts: [&[u8]; 6] = [
         b"250-mail.example.com\r\n",
         b"550-5.1.1 unknown user\r\n",
@@ -217,15 +219,29 @@ fn two_line_replies_agree_with_the_scanner() {
         b"250 4.5.3 class mismatch\r\n",
         &long_last,
     ];
+    // Nothing, a plain continuation line, one with an enhanced code, a bare LF, a long one, a
+    // code of its own, a malformed one.
+    let middles: [&[u8]; 7] = [
+        b"",
+        b"250-PIPELINING\r\n",
+        b"550-5.1.1 second\r\n",
+        b"452-4.5.3 bare\n",
+        &long_middle,
+        b"354-go on\r\n",
+        b"25-x\r\n",
+    ];
     let commands = [
         Command::Rcpt,
         Command::Ehlo,
         Command::DataEnd,
         Command::Greeting,
     ];
-    for first in firsts {
+    for (first, middle) in firsts
+        .iter()
+        .flat_map(|f| middles.iter().map(move |m| (f, m)))
+    {
         for last in lasts {
-            let reply = [first, last].concat();
+            let reply = [*first, *middle, last].concat();
             for options in 0..=Options::ALL.bits() {
                 for command in commands {
                     let ctx = Context {

@@ -49,6 +49,10 @@ impl<'a> Reply<'a> {
     pub fn enhanced(&self) -> Option<EnhancedCode> {
         unpack(self.enhanced)
     }
+    /// [`Reply::enhanced`] packed by [`pack`], 0 for none.
+    pub(crate) fn enhanced_word(&self) -> u32 {
+        self.enhanced
+    }
     /// Parse facts: [`Flags::MULTILINE`], [`Flags::BARE_LF`], [`Flags::CODE_MISMATCH`],
     /// [`Flags::LONG_LINE`].
     pub fn flags(&self) -> Flags {
@@ -149,12 +153,22 @@ pub struct Scanner {
 }
 
 /// An enhanced code in one word: class, subject and detail in 10 bits each (all are < 1000).
-fn pack(e: EnhancedCode) -> u32 {
-    u32::from(e.class) << 20 | u32::from(e.subject) << 10 | u32::from(e.detail)
+pub(crate) const fn pack(e: EnhancedCode) -> u32 {
+    (e.class as u32) << 20 | (e.subject as u32) << 10 | e.detail as u32
+}
+
+/// The class of a code [`pack`] packed.
+pub(crate) const fn packed_class(word: u32) -> u32 {
+    word >> 20
+}
+
+/// The subject and detail of a code [`pack`] packed, still packed.
+pub(crate) const fn packed_subject_and_detail(word: u32) -> u32 {
+    word & ((1 << 20) - 1)
 }
 
 /// The code [`pack`] packed, `None` for 0.
-fn unpack(word: u32) -> Option<EnhancedCode> {
+pub(crate) fn unpack(word: u32) -> Option<EnhancedCode> {
     (word != 0).then_some(EnhancedCode {
         class: (word >> 20) as u8,
         subject: (word >> 10 & 0x3ff) as u16,

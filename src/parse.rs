@@ -210,13 +210,14 @@ fn number(i: &[u8]) -> Option<(u16, &[u8])> {
 }
 
 /// Spaces, then `class "." subject "." detail` followed by SP, HTAB or the end of the line
-/// (RFC 3463); returns the code, packed by [`pack`], and what follows it (the usual form:
-/// what follows its blank, one test fewer in the caller's loop over blanks).
+/// (RFC 3463); returns the code, packed by [`pack`], and the bytes it took (in the usual form
+/// its blank too, one test fewer in the caller's loop over blanks); `(0, 0)` for none. Two
+/// words rather than an `Option` with the rest of the line: they come back in registers.
 #[inline(always)]
-fn enhanced_code(i: &[u8]) -> Option<(u32, &[u8])> {
+fn enhanced_code(i: &[u8]) -> (u32, usize) {
     // Most text without a code starts with a letter: one look suffices.
     if !matches!(i.first(), Some(b'2' | b'4' | b'5' | b' ')) {
-        return None;
+        return (0, 0);
     }
     // The usual form first, read as one word: one-digit subject and detail, then a blank.
     // (Everything is taken from the word: bytes read one by one made the compiler build the
@@ -225,16 +226,17 @@ fn enhanced_code(i: &[u8]) -> Option<(u32, &[u8])> {
         let word = u64::from_le_bytes(bytes);
         let byte = |k: u32| (word >> (8 * k)) as u8;
         // Bytes 1 and 3 are dots; 0, 2 and 4 have a digit's high half, and keep it with 6
-        // added (no carry leaves a byte that passed the first test).
+        // added (no carry leaves a byte that passed the first test). Byte 0, a digit now,
+        // passed the first look: it is a 2, 4 or 5.
         let dots_and_digits = word & 0xf0_ff_f0_ff_f0 == 0x30_2e_30_2e_30
             && (word + 0x06_00_06_00_06) & 0xf0_00_f0_00_f0 == 0x30_00_30_00_30;
-        if dots_and_digits && matches!(byte(0), b'2' | b'4' | b'5') && is_blank(byte(5)) {
+        if dots_and_digits && is_blank(byte(5)) {
             let code = EnhancedCode {
                 class: byte(0) & 0xf,
                 subject: u16::from(byte(2) & 0xf),
                 detail: u16::from(byte(4) & 0xf),
             };
-            return Some((pack(code), &i[6..]));
+            return (pack(code), 6);
         }
     }
     enhanced_code_general(i)
@@ -243,25 +245,28 @@ fn enhanced_code(i: &[u8]) -> Option<(u32, &[u8])> {
 /// [`enhanced_code`] in any form (subject and detail of up to three digits, spaces before):
 /// out of line, so the usual form's code stays small.
 #[inline(never)]
-fn enhanced_code_general(i: &[u8]) -> Option<(u32, &[u8])> {
-    let mut i = i;
-    while let [b' ', rest @ ..] = i {
-        i = rest;
-    }
-    let [class @ (b'2' | b'4' | b'5'), b'.', i @ ..] = i else {
-        return None;
+fn enhanced_code_general(line: &[u8]) -> (u32, usize) {
+    let code = || {
+        let mut i = line;
+        while let [b' ', rest @ ..] = i {
+            i = rest;
+        }
+        let [class @ (b'2' | b'4' | b'5'), b'.', i @ ..] = i else {
+            return None;
+        };
+        let (subject, i) = number(i)?;
+        let (detail, i) = number(i.strip_prefix(b".")?)?;
+        if !i.first().is_none_or(|&b| is_blank(b)) {
+            return None;
+        }
+        let code = EnhancedCode {
+            class: class - b'0',
+            subject,
+            detail,
+        };
+        Some((pack(code), line.len() - i.len()))
     };
-    let (subject, i) = number(i)?;
-    let (detail, i) = number(i.strip_prefix(b".")?)?;
-    if !i.first().is_none_or(|&b| is_blank(b)) {
-        return None;
-    }
-    let code = EnhancedCode {
-        class: class - b'0',
-        subject,
-        detail,
-    };
-    Some((pack(code), i))
+    code().unwrap_or((0, 0))
 }
 
 /// Three digits, then `-` (more lines), SP (last line) or the end of the line (last line,
@@ -285,16 +290,13 @@ fn line_head(line: &[u8]) -> Option<LineHead> {
         }
         _ => return None,
     };
-    let (enhanced, text) = match enhanced_code(rest) {
-        Some((code, after)) => {
-            let mut text = after;
-            while let [b' ' | b'\t', rest @ ..] = text {
-                text = rest;
-            }
-            (code, text)
+    let (enhanced, taken) = enhanced_code(rest);
+    let mut text = rest.get(taken..).unwrap_or(rest);
+    if enhanced != 0 {
+        while let [b' ' | b'\t', rest @ ..] = text {
+            text = rest;
         }
-        None => (0, rest),
-    };
+    }
     Some(LineHead {
         code,
         digits,

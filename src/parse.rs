@@ -10,7 +10,7 @@ use core::ops::Range;
 
 use crate::{
     Classification, Context, EnhancedCode, Error, Flags, MAX_LINE_LEN, MAX_REPLY_LEN, Options,
-    RFC_LINE_LEN,
+    RFC_LINE_LEN, pack_enhanced,
 };
 
 /// A parsed reply, borrowing the input it was read from.
@@ -21,9 +21,7 @@ pub struct Reply<'a> {
     /// The code's first two digits, as the parser read them: the policy's first questions,
     /// answered without dividing the code.
     digits: [u8; 2],
-    /// Packed by [`pack`], 0 for none: an `Option<EnhancedCode>` carried from the parser to
-    /// the policy was put together in memory from its parts and read back whole, a
-    /// store-forwarding stall on every enhanced code.
+    /// An [`EnhancedCode`]'s word, 0 for none (the scanner keeps it so too).
     enhanced: u32,
     flags: Flags,
     lines: u32,
@@ -47,11 +45,7 @@ impl<'a> Reply<'a> {
     }
     /// The final line's enhanced code, or else the last line's that has one, as sent.
     pub fn enhanced(&self) -> Option<EnhancedCode> {
-        unpack(self.enhanced)
-    }
-    /// [`Reply::enhanced`] packed by [`pack`], 0 for none.
-    pub(crate) fn enhanced_word(&self) -> u32 {
-        self.enhanced
+        EnhancedCode::from_word(self.enhanced)
     }
     /// Parse facts: [`Flags::MULTILINE`], [`Flags::BARE_LF`], [`Flags::CODE_MISMATCH`],
     /// [`Flags::LONG_LINE`].
@@ -148,32 +142,8 @@ pub struct Scanner {
     flags: u32,
     /// 1 once a line's code starts with 4 or 5.
     negative_line: u32,
-    /// The last enhanced code seen, packed by [`pack`]; 0 for none.
+    /// The last enhanced code seen, an [`EnhancedCode`]'s word; 0 for none.
     enhanced: u32,
-}
-
-/// An enhanced code in one word: class, subject and detail in 10 bits each (all are < 1000).
-pub(crate) const fn pack(e: EnhancedCode) -> u32 {
-    (e.class as u32) << 20 | (e.subject as u32) << 10 | e.detail as u32
-}
-
-/// The class of a code [`pack`] packed.
-pub(crate) const fn packed_class(word: u32) -> u32 {
-    word >> 20
-}
-
-/// The subject and detail of a code [`pack`] packed, still packed.
-pub(crate) const fn packed_subject_and_detail(word: u32) -> u32 {
-    word & ((1 << 20) - 1)
-}
-
-/// The code [`pack`] packed, `None` for 0.
-pub(crate) fn unpack(word: u32) -> Option<EnhancedCode> {
-    (word != 0).then_some(EnhancedCode {
-        class: (word >> 20) as u8,
-        subject: (word >> 10 & 0x3ff) as u16,
-        detail: (word & 0x3ff) as u16,
-    })
 }
 
 /// One reply line's head: code, whether it is the last line, enhanced code, where text starts.
@@ -181,7 +151,7 @@ struct LineHead {
     code: u16,
     digits: [u8; 2],
     last: bool,
-    /// Packed by [`pack`], 0 for none.
+    /// An [`EnhancedCode`]'s word, 0 for none.
     enhanced: u32,
     text_start: usize,
 }
@@ -210,9 +180,10 @@ fn number(i: &[u8]) -> Option<(u16, &[u8])> {
 }
 
 /// Spaces, then `class "." subject "." detail` followed by SP, HTAB or the end of the line
-/// (RFC 3463); returns the code, packed by [`pack`], and the bytes it took (in the usual form
-/// its blank too, one test fewer in the caller's loop over blanks); `(0, 0)` for none. Two
-/// words rather than an `Option` with the rest of the line: they come back in registers.
+/// (RFC 3463); returns the code as an [`EnhancedCode`]'s word and the bytes it took (in the
+/// usual form its blank too, one test fewer in the caller's loop over blanks); `(0, 0)` for
+/// none. Two words rather than an `Option` with the rest of the line: they come back in
+/// registers.
 #[inline(always)]
 fn enhanced_code(i: &[u8]) -> (u32, usize) {
     // Most text without a code starts with a letter: one look suffices.
@@ -231,12 +202,8 @@ fn enhanced_code(i: &[u8]) -> (u32, usize) {
         let dots_and_digits = word & 0xf0_ff_f0_ff_f0 == 0x30_2e_30_2e_30
             && (word + 0x06_00_06_00_06) & 0xf0_00_f0_00_f0 == 0x30_00_30_00_30;
         if dots_and_digits && is_blank(byte(5)) {
-            let code = EnhancedCode {
-                class: byte(0) & 0xf,
-                subject: u16::from(byte(2) & 0xf),
-                detail: u16::from(byte(4) & 0xf),
-            };
-            return (pack(code), 6);
+            let digit = |k: u32| u32::from(byte(k) & 0xf);
+            return (pack_enhanced(digit(0), digit(2), digit(4)), 6);
         }
     }
     enhanced_code_general(i)
@@ -259,12 +226,12 @@ fn enhanced_code_general(line: &[u8]) -> (u32, usize) {
         if !i.first().is_none_or(|&b| is_blank(b)) {
             return None;
         }
-        let code = EnhancedCode {
-            class: class - b'0',
-            subject,
-            detail,
-        };
-        Some((pack(code), line.len() - i.len()))
+        let code = pack_enhanced(
+            u32::from(class - b'0'),
+            u32::from(subject),
+            u32::from(detail),
+        );
+        Some((code, line.len() - i.len()))
     };
     code().unwrap_or((0, 0))
 }
@@ -1040,12 +1007,8 @@ mod tests {
         let head = line_head(b"452 4.5.3 Error: too many recipients").unwrap();
         assert_eq!((head.code, head.last, head.text_start), (452, true, 10));
         assert_eq!(
-            unpack(head.enhanced),
-            Some(EnhancedCode {
-                class: 4,
-                subject: 5,
-                detail: 3
-            })
+            EnhancedCode::from_word(head.enhanced),
+            EnhancedCode::new(4, 5, 3)
         );
         let head = line_head(b"250-PIPELINING").unwrap();
         assert_eq!(

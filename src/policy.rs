@@ -5,7 +5,6 @@
 //! rest of the reply and the context (a chain of tests on every reply cost a fifth more
 //! instructions for a short one).
 
-use crate::parse::{pack, packed_class, packed_subject_and_detail, unpack};
 use crate::{
     Classification, Command, Context, EnhancedCode, Flags, Options, Reply, Scope, Verdict,
 };
@@ -187,14 +186,9 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
 
     // RFC 2034: 3xx replies carry no enhanced code. RFC 3463: the class must match the code;
     // when it does not, the values are reported as sent and the code alone decides (Postfix).
-    // Tested packed, as the parser left it: unpacked first, 20 more instructions a reply.
-    let enhanced = if first_digit == 3 {
-        0
-    } else {
-        reply.enhanced_word()
-    };
-    let matching = enhanced != 0 && packed_class(enhanced) == u32::from(first_digit);
-    if enhanced != 0 && !matching {
+    let enhanced = reply.enhanced().filter(|_| first_digit != 3);
+    let matching = enhanced.filter(|e| u16::from(e.class()) == first_digit);
+    if enhanced.is_some() && matching.is_none() {
         flags.insert(Flags::CLASS_MISMATCH);
     }
     // The second digit over 5 (a first digit other than 2 to 5 is flagged by the table).
@@ -208,14 +202,7 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
     } else if base.checks & POSITIVE != 0 && reply.has_negative_line() {
         verdict = Verdict::Retry;
     } else if base.checks & LIMITS != 0 {
-        verdict = limit_verdict(
-            reply,
-            ctx,
-            &mut flags,
-            scope,
-            matching.then_some(enhanced),
-            verdict,
-        );
+        verdict = limit_verdict(reply, ctx, &mut flags, scope, matching, verdict);
     }
     if base.checks & NEEDS_RECIPIENTS != 0 && ctx.accepted_recipients == 0 {
         flags.insert(Flags::NO_RECIPIENTS);
@@ -225,7 +212,7 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
         verdict,
         scope,
         code,
-        enhanced: unpack(enhanced),
+        enhanced,
         flags,
         lines: reply.line_count(),
         consumed: reply.consumed(),
@@ -234,20 +221,20 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
 }
 
 /// The verdict on a 4xx or 5xx reply to RCPT or a message command (`own`: its first digit's;
-/// `matching`: its enhanced code, packed, if the class matches the code).
+/// `matching`: its enhanced code, if the class matches the code).
 #[inline(always)]
 fn limit_verdict(
     reply: &Reply<'_>,
     ctx: &Context,
     flags: &mut Flags,
     scope: Scope,
-    matching: Option<u32>,
+    matching: Option<EnhancedCode>,
     own: Verdict,
 ) -> Verdict {
     let code = reply.code();
     let accepted = ctx.accepted_recipients;
     let too_many_recipients =
-        matching.is_some_and(|word| packed_subject_and_detail(word) == TOO_MANY_RECIPIENTS);
+        matching.is_some_and(|e| e.without_class() == TOO_MANY_RECIPIENTS.without_class());
     if ctx.command == Command::Rcpt {
         if (code == 452 && matching.is_none()) || too_many_recipients {
             // RFC 5321 4.5.3.1.10. With nothing accepted, resending at once would loop.
@@ -283,9 +270,5 @@ fn limit_verdict(
     }
 }
 
-/// X.5.3, too many recipients (RFC 3463), packed by [`pack`], its class left out.
-const TOO_MANY_RECIPIENTS: u32 = pack(EnhancedCode {
-    class: 0,
-    subject: 5,
-    detail: 3,
-});
+/// 4.5.3 or 5.5.3 (RFC 3463), whichever the class.
+const TOO_MANY_RECIPIENTS: EnhancedCode = EnhancedCode::new(4, 5, 3).unwrap();

@@ -59,14 +59,9 @@ fn enhanced_code(i: &[u8]) -> Res<'_, EnhancedCode> {
     )
     .parse(i)?;
     let (i, _) = peek(alt((tag(&b" "[..]), tag(&b"\t"[..]), line_end))).parse(i)?;
-    Ok((
-        i,
-        EnhancedCode {
-            class: class as u8 - b'0',
-            subject,
-            detail,
-        },
-    ))
+    // The grammar has checked what `new` checks.
+    let code = EnhancedCode::new(class as u8 - b'0', subject, detail).expect("a valid code");
+    Ok((i, code))
 }
 
 /// `3DIGIT ("-" / SP / line end) [enhanced-code *(SP / HTAB)] text line-end`.

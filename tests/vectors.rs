@@ -221,7 +221,7 @@ fn has(v: &Vector, flags: Flags) -> bool {
 }
 fn enhanced_is(v: &Vector, subject: u16, detail: u16) -> bool {
     v.enhanced.is_some_and(|e| {
-        e.subject == subject && e.detail == detail && u16::from(e.class) == v.code / 100
+        e.subject() == subject && e.detail() == detail && u16::from(e.class()) == v.code / 100
     })
 }
 fn x53(v: &Vector) -> bool {
@@ -783,7 +783,7 @@ const PARSE_RULES: &[Rule] = &[
         "class mismatch 550 4.x.x: CLASS_MISMATCH, decided by 550",
         |v| {
             v.code == 550
-                && v.enhanced.is_some_and(|e| e.class == 4)
+                && v.enhanced.is_some_and(|e| e.class() == 4)
                 && has(v, Flags::CLASS_MISMATCH)
                 && verdict(v, Verdict::Permanent)
         },
@@ -792,7 +792,7 @@ const PARSE_RULES: &[Rule] = &[
         "class mismatch 4xx 5.x.x: CLASS_MISMATCH, decided by 4xx",
         |v| {
             v.code / 100 == 4
-                && v.enhanced.is_some_and(|e| e.class == 5)
+                && v.enhanced.is_some_and(|e| e.class() == 5)
                 && has(v, Flags::CLASS_MISMATCH)
                 && verdict(v, Verdict::Retry)
         },
@@ -827,7 +827,7 @@ const PARSE_RULES: &[Rule] = &[
         v.status == Status::Ok && v.enhanced.is_some() && text(v).contains(".1\t")
     }),
     ("enhanced code with three-digit detail", |v| {
-        v.enhanced.is_some_and(|e| e.detail >= 100)
+        v.enhanced.is_some_and(|e| e.detail() >= 100)
     }),
     ("over-long subject or detail: not enhanced", |v| {
         v.status == Status::Ok && text(v).contains("5.1.1234") && v.enhanced.is_none()

@@ -270,9 +270,9 @@ fn check_out(
                     out.enhanced_detail
                 ),
                 c.enhanced.map_or((0, 0, 0), |e| (
-                    u32::from(e.class),
-                    u32::from(e.subject),
-                    u32::from(e.detail)
+                    u32::from(e.class()),
+                    u32::from(e.subject()),
+                    u32::from(e.detail())
                 ))
             );
         }

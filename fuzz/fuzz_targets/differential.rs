@@ -85,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
     let sat = |n: u16| u8::try_from(n).unwrap_or(255);
     let ours_esc = ours
         .enhanced()
-        .map_or([0, 0, 0], |e| [e.class, sat(e.subject), sat(e.detail)]);
+        .map_or([0, 0, 0], |e| [e.class(), sat(e.subject()), sat(e.detail())]);
     if esc_comparable(&ours) {
         assert_eq!(theirs.esc, ours_esc, "enhanced code");
     }

@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = c.verdict.name();
             let _ = c.scope.c_name();
             if let Some(e) = c.enhanced {
-                assert!(matches!(e.class, 2 | 4 | 5) && e.subject < 1000 && e.detail < 1000);
+                assert!(matches!(e.class(), 2 | 4 | 5) && e.subject() < 1000 && e.detail() < 1000);
                 let _ = e.title();
                 let _ = e.to_string();
             }

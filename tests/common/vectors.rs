@@ -569,14 +569,10 @@ pub fn enhanced_from_str(s: &str) -> Option<EnhancedCode> {
     let class: u8 = parts.next()?.parse().ok()?;
     let subject: u16 = parts.next()?.parse().ok()?;
     let detail: u16 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || !matches!(class, 2 | 4 | 5) || subject > 999 || detail > 999 {
+    if parts.next().is_some() {
         return None;
     }
-    Some(EnhancedCode {
-        class,
-        subject,
-        detail,
-    })
+    EnhancedCode::new(class, subject, detail)
 }
 
 pub fn enhanced_name(e: Option<EnhancedCode>) -> String {

@@ -450,3 +450,58 @@ pub fn classify(input: &[u8], ctx: &Context) -> Result<Classification, Error> {
 pub fn parse(input: &[u8], options: Options) -> Result<Reply<'_>, Error> {
     Scanner::parse_whole(input, options)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::EnhancedCode;
+
+    #[test]
+    fn enhanced_code_parts_round_trip() {
+        for class in 0..=u8::MAX {
+            for part in [
+                0,
+                1,
+                5,
+                9,
+                10,
+                99,
+                100,
+                511,
+                512,
+                999,
+                1000,
+                1023,
+                1024,
+                u16::MAX,
+            ] {
+                for (subject, detail) in [(part, 3), (5, part), (part, part)] {
+                    let code = EnhancedCode::new(class, subject, detail);
+                    let valid = matches!(class, 2 | 4 | 5) && subject <= 999 && detail <= 999;
+                    assert_eq!(code.is_some(), valid, "{class}.{subject}.{detail}");
+                    if let Some(code) = code {
+                        assert_eq!(
+                            (code.class(), code.subject(), code.detail()),
+                            (class, subject, detail)
+                        );
+                        assert_eq!(code.to_string(), format!("{class}.{subject}.{detail}"));
+                    }
+                }
+            }
+        }
+        // Ordered as the parts are: class, then subject, then detail.
+        let codes = [
+            (2, 0, 0),
+            (2, 0, 999),
+            (2, 1, 0),
+            (4, 5, 3),
+            (5, 0, 0),
+            (5, 999, 999),
+        ]
+        .map(|(c, s, d)| EnhancedCode::new(c, s, d).unwrap());
+        assert!(codes.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(
+            format!("{:?}", codes[3]),
+            "EnhancedCode { class: 4, subject: 5, detail: 3 }"
+        );
+    }
+}

@@ -296,7 +296,7 @@ impl core::ops::BitOr for Flags {
 ///
 /// One word, class, subject and detail in ten bits each and never zero, so that an
 /// `Option<EnhancedCode>` is four bytes, stored at once (as three fields it took four stores
-/// and some shifts in every classification: a tenth of a short reply's time, README
+/// and some shifts in every classification: about a sixth of a short reply's time, README
 /// "Performance").
 ///
 /// ```
@@ -310,8 +310,9 @@ impl core::ops::BitOr for Flags {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EnhancedCode(NonZeroU32);
 
-/// Bits of each part of an [`EnhancedCode`].
+/// Bits of each part of an [`EnhancedCode`] (all parts are below 1000).
 const PART_BITS: u32 = 10;
+/// One part's bits, shifted down.
 const PART_MASK: u32 = (1 << PART_BITS) - 1;
 
 /// An [`EnhancedCode`]'s word, unchecked: the parser builds it from digits it has checked.

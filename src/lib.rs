@@ -295,9 +295,8 @@ impl core::ops::BitOr for Flags {
 /// An RFC 3463 enhanced status code, `class.subject.detail`, as the server sent it.
 ///
 /// One word, class, subject and detail in ten bits each and never zero, so that an
-/// `Option<EnhancedCode>` is four bytes, stored at once (as three fields it took four stores
-/// and some shifts in every classification: about a sixth of a short reply's time, README
-/// "Performance").
+/// `Option<EnhancedCode>` is four bytes, written at once into a [`Classification`] (README
+/// "Performance"). Codes order by class, then subject, then detail.
 ///
 /// ```
 /// use smtp_verdict::EnhancedCode;
@@ -306,9 +305,12 @@ impl core::ops::BitOr for Flags {
 /// assert_eq!((code.class(), code.subject(), code.detail()), (4, 5, 3));
 /// assert_eq!(code.to_string(), "4.5.3");
 /// assert_eq!(EnhancedCode::new(3, 0, 0), None);
+/// assert!(matches!(code.parts(), (4 | 5, 5, 3)));
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EnhancedCode(NonZeroU32);
+
+const _: () = assert!(size_of::<Option<EnhancedCode>>() == 4);
 
 /// Bits of each part of an [`EnhancedCode`] (all parts are below 1000).
 const PART_BITS: u32 = 10;
@@ -336,15 +338,28 @@ impl EnhancedCode {
             None => None,
         }
     }
+    /// Whether `word` is the word of a code [`EnhancedCode::new`] accepts (a scanner's words
+    /// may come back from foreign memory).
+    pub(crate) const fn is_valid_word(word: u32) -> bool {
+        matches!(word >> (2 * PART_BITS), 2 | 4 | 5)
+            && (word >> PART_BITS & PART_MASK) <= 999
+            && (word & PART_MASK) <= 999
+    }
     /// 2 (success), 4 (persistent transient failure) or 5 (permanent failure).
     pub const fn class(self) -> u8 {
         (self.0.get() >> (2 * PART_BITS)) as u8
     }
+    /// 0 to 999: what the code is about (RFC 3463 section 3: 1 addressing, 5 protocol, ...).
     pub const fn subject(self) -> u16 {
         (self.0.get() >> PART_BITS & PART_MASK) as u16
     }
+    /// 0 to 999: the condition within the subject.
     pub const fn detail(self) -> u16 {
         (self.0.get() & PART_MASK) as u16
+    }
+    /// `(class, subject, detail)`, to match on.
+    pub const fn parts(self) -> (u8, u16, u16) {
+        (self.class(), self.subject(), self.detail())
     }
     /// Subject and detail together, for comparing codes of any class: equal for 4.5.3 and
     /// 5.5.3.

@@ -258,6 +258,7 @@ fn line_head(line: &[u8]) -> Option<LineHead> {
         _ => return None,
     };
     let (enhanced, taken) = enhanced_code(rest);
+    // `taken` never passes the end: `get` only spares this path a panic branch.
     let mut text = rest.get(taken..).unwrap_or(rest);
     if enhanced != 0 {
         while let [b' ' | b'\t', rest @ ..] = text {
@@ -343,7 +344,7 @@ impl Scanner {
             && first_code < 1000
             && Flags::from_bits(flags).is_some()
             && negative_line <= 1
-            && (enhanced == 0 || matches!(enhanced >> 20, 2 | 4 | 5));
+            && (enhanced == 0 || EnhancedCode::is_valid_word(enhanced));
         consistent.then_some(scanner)
     }
 
@@ -1000,6 +1001,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn scanner_words_with_an_impossible_enhanced_code_are_refused() {
+        let mut scanner = Scanner::new();
+        assert_eq!(
+            scanner.parse(b"250-2.1.5 a\r\n250-b", Options::default()),
+            Err(Error::Incomplete)
+        );
+        let words = scanner.to_words();
+        assert_eq!(Scanner::from_words(&words), Some(scanner));
+        let code = EnhancedCode::new(2, 1, 5).expect("a valid code");
+        for (subject, detail, valid) in [(999, 999, true), (1000, 5, false), (1, 1023, false)] {
+            let mut corrupted = words;
+            corrupted[7] = pack_enhanced(2, subject, detail);
+            assert_eq!(Scanner::from_words(&corrupted).is_some(), valid);
+        }
+        assert_eq!(words[7], pack_enhanced(2, 1, 5));
+        assert_eq!(EnhancedCode::from_word(words[7]), Some(code));
     }
 
     #[test]

@@ -317,6 +317,11 @@ const PART_BITS: u32 = 10;
 /// One part's bits, shifted down.
 const PART_MASK: u32 = (1 << PART_BITS) - 1;
 
+/// RFC 3463: class 2, 4 or 5, subject and detail of at most three digits.
+const fn valid_parts(class: u32, subject: u32, detail: u32) -> bool {
+    matches!(class, 2 | 4 | 5) && subject <= 999 && detail <= 999
+}
+
 /// An [`EnhancedCode`]'s word, unchecked: the parser builds it from digits it has checked.
 pub(crate) const fn pack_enhanced(class: u32, subject: u32, detail: u32) -> u32 {
     class << (2 * PART_BITS) | subject << PART_BITS | detail
@@ -326,10 +331,11 @@ impl EnhancedCode {
     /// `class.subject.detail`, or `None` unless the class is 2, 4 or 5 and the subject and
     /// detail have at most three digits (RFC 3463).
     pub const fn new(class: u8, subject: u16, detail: u16) -> Option<EnhancedCode> {
-        if !matches!(class, 2 | 4 | 5) || subject > 999 || detail > 999 {
+        let (class, subject, detail) = (class as u32, subject as u32, detail as u32);
+        if !valid_parts(class, subject, detail) {
             return None;
         }
-        EnhancedCode::from_word(pack_enhanced(class as u32, subject as u32, detail as u32))
+        EnhancedCode::from_word(pack_enhanced(class, subject, detail))
     }
     /// The code whose word is `word` ([`pack_enhanced`]), `None` for 0.
     pub(crate) const fn from_word(word: u32) -> Option<EnhancedCode> {
@@ -341,9 +347,11 @@ impl EnhancedCode {
     /// Whether `word` is the word of a code [`EnhancedCode::new`] accepts (a scanner's words
     /// may come back from foreign memory).
     pub(crate) const fn is_valid_word(word: u32) -> bool {
-        matches!(word >> (2 * PART_BITS), 2 | 4 | 5)
-            && (word >> PART_BITS & PART_MASK) <= 999
-            && (word & PART_MASK) <= 999
+        valid_parts(
+            word >> (2 * PART_BITS),
+            word >> PART_BITS & PART_MASK,
+            word & PART_MASK,
+        )
     }
     /// 2 (success), 4 (persistent transient failure) or 5 (permanent failure).
     pub const fn class(self) -> u8 {
@@ -360,11 +368,6 @@ impl EnhancedCode {
     /// `(class, subject, detail)`, to match on.
     pub const fn parts(self) -> (u8, u16, u16) {
         (self.class(), self.subject(), self.detail())
-    }
-    /// Subject and detail together, for comparing codes of any class: equal for 4.5.3 and
-    /// 5.5.3.
-    pub(crate) const fn without_class(self) -> u32 {
-        self.0.get() & ((1 << (2 * PART_BITS)) - 1)
     }
     /// The IANA registry title of this code, if it is registered.
     pub fn title(self) -> Option<&'static str> {

@@ -233,8 +233,8 @@ fn limit_verdict(
 ) -> Verdict {
     let code = reply.code();
     let accepted = ctx.accepted_recipients;
-    let too_many_recipients =
-        matching.is_some_and(|e| e.without_class() == TOO_MANY_RECIPIENTS.without_class());
+    // X.5.3 (RFC 3463).
+    let too_many_recipients = matching.is_some_and(|e| matches!(e.parts(), (_, 5, 3)));
     if ctx.command == Command::Rcpt {
         if (code == 452 && matching.is_none()) || too_many_recipients {
             // RFC 5321 4.5.3.1.10. With nothing accepted, resending at once would loop.
@@ -269,6 +269,3 @@ fn limit_verdict(
         own
     }
 }
-
-/// 4.5.3 or 5.5.3 (RFC 3463), whichever the class.
-const TOO_MANY_RECIPIENTS: EnhancedCode = EnhancedCode::new(4, 5, 3).unwrap();

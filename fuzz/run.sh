@@ -5,12 +5,13 @@
 #
 #   fuzz/run.sh [seconds]
 #
-# Environment: FUZZ_TARGETS (default: all four), FUZZ_TOOLCHAIN (default: nightly),
+# Environment: FUZZ_TARGETS (default: all four), FUZZ_TOOLCHAIN (default: stable, with RUSTC_BOOTSTRAP=1 for cargo-fuzz's -Z flags),
 # FUZZ_ARGS (extra libFuzzer flags, such as -jobs=1).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-toolchain=${FUZZ_TOOLCHAIN:-nightly}
+toolchain=${FUZZ_TOOLCHAIN:-stable}
+export RUSTC_BOOTSTRAP=${RUSTC_BOOTSTRAP:-1}
 targets=${FUZZ_TARGETS:-rust_api c_abi invariants differential}
 
 # Seeds: every test vector and pipelined pairs of them, in each target's corpus folder.

@@ -19,11 +19,13 @@
 
 use core::num::NonZeroU32;
 
+mod ehlo;
 pub mod ffi;
 mod parse;
 mod policy;
 mod registry;
 
+pub use ehlo::{AuthMechanisms, Capabilities, EhloError, Extensions, Limits, parse_ehlo};
 pub use parse::{Lines, Reply, Scanner};
 pub use registry::{enhanced_code_title, enhanced_code_title_c_str};
 

@@ -124,6 +124,96 @@
 #define SMTP_FLAG_LONG_LINE 1024
 
 /**
+ * PIPELINING (RFC 2920): commands may be sent in groups.
+ */
+#define SMTP_EXT_PIPELINING (1 << 0)
+
+/**
+ * 8BITMIME (RFC 6152).
+ */
+#define SMTP_EXT_8BITMIME (1 << 1)
+
+/**
+ * SMTPUTF8 (RFC 6531).
+ */
+#define SMTP_EXT_SMTPUTF8 (1 << 2)
+
+/**
+ * ENHANCEDSTATUSCODES (RFC 2034).
+ */
+#define SMTP_EXT_ENHANCEDSTATUSCODES (1 << 3)
+
+/**
+ * CHUNKING (RFC 3030): BDAT.
+ */
+#define SMTP_EXT_CHUNKING (1 << 4)
+
+/**
+ * BINARYMIME (RFC 3030).
+ */
+#define SMTP_EXT_BINARYMIME (1 << 5)
+
+/**
+ * DSN (RFC 3461).
+ */
+#define SMTP_EXT_DSN (1 << 6)
+
+/**
+ * STARTTLS (RFC 3207).
+ */
+#define SMTP_EXT_STARTTLS (1 << 7)
+
+/**
+ * REQUIRETLS (RFC 8689).
+ */
+#define SMTP_EXT_REQUIRETLS (1 << 8)
+
+/**
+ * AUTH PLAIN (RFC 4616).
+ */
+#define SMTP_AUTH_PLAIN (1 << 0)
+
+/**
+ * AUTH LOGIN.
+ */
+#define SMTP_AUTH_LOGIN (1 << 1)
+
+/**
+ * AUTH CRAM-MD5 (RFC 2195).
+ */
+#define SMTP_AUTH_CRAM_MD5 (1 << 2)
+
+/**
+ * AUTH XOAUTH2.
+ */
+#define SMTP_AUTH_XOAUTH2 (1 << 3)
+
+/**
+ * AUTH OAUTHBEARER (RFC 7628).
+ */
+#define SMTP_AUTH_OAUTHBEARER (1 << 4)
+
+/**
+ * AUTH SCRAM-SHA-1 (RFC 5802).
+ */
+#define SMTP_AUTH_SCRAM_SHA_1 (1 << 5)
+
+/**
+ * AUTH SCRAM-SHA-1-PLUS (RFC 5802, channel binding).
+ */
+#define SMTP_AUTH_SCRAM_SHA_1_PLUS (1 << 6)
+
+/**
+ * AUTH SCRAM-SHA-256 (RFC 7677).
+ */
+#define SMTP_AUTH_SCRAM_SHA_256 (1 << 7)
+
+/**
+ * AUTH SCRAM-SHA-256-PLUS (RFC 7677, channel binding).
+ */
+#define SMTP_AUTH_SCRAM_SHA_256_PLUS (1 << 8)
+
+/**
  * What a function reports.
  */
 enum smtp_status
@@ -166,6 +256,11 @@ enum smtp_status
    * A bug in the library was caught before it could unwind into C. Please report it.
    */
   SMTP_ERR_PANIC = 6,
+  /**
+   * The server refused the command: `smtp_parse_ehlo` read a complete reply that is not 2xx
+   * (500 or 502: send HELO instead); its code and length are in `out`.
+   */
+  SMTP_ERR_REFUSED = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -441,6 +536,106 @@ typedef struct smtp_scanner {
   uint32_t private_state[15];
 } smtp_scanner;
 
+/**
+ * What an EHLO or LHLO reply advertises. Set `struct_size` to `sizeof(smtp_ehlo_capabilities)`
+ * (or use `SMTP_EHLO_CAPABILITIES_INIT`); the library fills the rest and writes no more than
+ * `struct_size` bytes.
+ */
+typedef struct smtp_ehlo_capabilities {
+  /**
+   * `sizeof(smtp_ehlo_capabilities)` as the caller knows it; never written by the library.
+   */
+  uint32_t struct_size;
+  /**
+   * The reply code: 250, or with `SMTP_ERR_REFUSED` the refusal's (500 and 502 mean "no
+   * EHLO here": send HELO).
+   */
+  uint32_t code;
+  /**
+   * `SMTP_EXT_*` bits of the extensions offered.
+   */
+  uint32_t extensions;
+  /**
+   * `SMTP_AUTH_*` bits of the AUTH mechanisms offered (AUTH and the old `AUTH=` form, every
+   * AUTH line joined).
+   */
+  uint32_t auth_mechanisms;
+  /**
+   * How many other AUTH mechanisms were named; they are not an error.
+   */
+  uint32_t auth_unknown;
+  /**
+   * RFC 9422 LIMITS RCPTMAX: at most this many RCPT per transaction; 0 if not advertised (or
+   * its value was malformed).
+   */
+  uint32_t rcpt_max;
+  /**
+   * RFC 9422 LIMITS MAILMAX: at most this many transactions per connection; 0 if not advertised.
+   */
+  uint32_t mail_max;
+  /**
+   * RFC 9422 LIMITS RCPTDOMAINMAX: at most this many recipient domains per transaction; 0 if
+   * not advertised.
+   */
+  uint32_t rcpt_domain_max;
+  /**
+   * 1 if SIZE was advertised (with a value or bare), else 0.
+   */
+  uint32_t size_advertised;
+  /**
+   * Always 0 for now; keeps the following fields aligned.
+   */
+  uint32_t reserved;
+  /**
+   * SIZE's value in octets; 0 when there is no fixed limit (bare `SIZE`, `SIZE 0`) or no SIZE.
+   */
+  uint64_t size_limit;
+  /**
+   * Bytes of input the reply took, line ends included.
+   */
+  size_t consumed;
+} smtp_ehlo_capabilities;
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -545,8 +740,37 @@ const char *smtp_enhanced_code_text(uint32_t enhanced_class,
  */
 const char *smtp_verdict_version(void);
 
+/**
+ * Reads the EHLO or LHLO reply at the start of `data` into `out`.
+ *
+ * The first line is the server's name, never a keyword; keywords are matched in any case,
+ * unknown ones are skipped, and a malformed LIMITS value is ignored without the others.
+ * Statuses: `SMTP_OK`; `SMTP_INCOMPLETE` (read more, every field of `out` but `struct_size`
+ * is 0); `SMTP_ERR_REFUSED` (a complete reply that is not 2xx: `code` and `consumed` are set,
+ * nothing else); `SMTP_ERR_MALFORMED` and `SMTP_ERR_TOO_LONG` (close the connection; `out`
+ * zeroed); `SMTP_ERR_NULL_ARGUMENT` and `SMTP_ERR_INVALID_ARGUMENT` as for
+ * `smtp_classify_reply`. Allocates nothing, keeps no state: safe from any number of threads.
+ *
+ * # Safety
+ * `data` points to `len` readable bytes (or is NULL with `len` 0); `out` is NULL or points to a
+ * writable `smtp_ehlo_capabilities` at least as large as its `struct_size` says.
+ */
+smtp_status smtp_parse_ehlo(const uint8_t *data, size_t len, struct smtp_ehlo_capabilities *out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
 #endif  /* SMTP_VERDICT_H */
+
+#ifndef SMTP_VERDICT_INIT_MACROS
+#define SMTP_VERDICT_INIT_MACROS
+/** A zeroed smtp_context with struct_size set: command unknown, no recipients, default options. */
+#define SMTP_CONTEXT_INIT { (uint32_t)sizeof(smtp_context), 0, 0, 0, 0 }
+/** An smtp_result ready to be filled: struct_size set, every other field 0. */
+#define SMTP_RESULT_INIT { (uint32_t)sizeof(smtp_result), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+/** An smtp_scanner with struct_size set; still call smtp_scanner_reset before its first use. */
+#define SMTP_SCANNER_INIT { (uint32_t)sizeof(smtp_scanner), { 0 } }
+/** An smtp_ehlo_capabilities ready to be filled: struct_size set, every other field 0. */
+#define SMTP_EHLO_CAPABILITIES_INIT { (uint32_t)sizeof(smtp_ehlo_capabilities), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#endif  /* SMTP_VERDICT_INIT_MACROS */

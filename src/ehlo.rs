@@ -176,6 +176,8 @@ pub struct Capabilities {
     pub limits: Limits,
     /// Bytes of input the reply took, line ends included.
     pub consumed: usize,
+    /// The reply code (2xx; RFC 5321 sends 250).
+    pub code: u16,
 }
 
 impl Capabilities {
@@ -264,6 +266,7 @@ pub fn parse_ehlo(input: &[u8]) -> Result<Capabilities, EhloError> {
     }
     let mut caps = Capabilities {
         consumed,
+        code: reply.code(),
         ..Capabilities::default()
     };
     let mut unknown: [&[u8]; UNKNOWN_SLOTS] = [&[]; UNKNOWN_SLOTS];
@@ -428,6 +431,7 @@ mod tests {
             caps,
             Capabilities {
                 consumed: 16,
+                code: 250,
                 ..Capabilities::default()
             }
         );

@@ -109,6 +109,8 @@ fn classification_allocates_nothing() {
             if let Err(e) = whole {
                 let _ = std::hint::black_box(e.fallback());
             }
+            // The EHLO parser reads any reply (EHLO rows give capabilities, others a status).
+            let _ = std::hint::black_box(smtp_verdict::parse_ehlo(bytes));
             // The scanner, a byte at a time.
             let mut scanner = Scanner::new();
             for end in 0..=bytes.len() {
@@ -136,6 +138,11 @@ fn classification_allocates_nothing() {
                     out.enhanced_subject,
                     out.enhanced_detail,
                 ));
+                let mut caps = smtp_verdict::ffi::smtp_ehlo_capabilities {
+                    struct_size: size_of::<smtp_verdict::ffi::smtp_ehlo_capabilities>() as u32,
+                    ..Default::default()
+                };
+                let _ = smtp_verdict::ffi::smtp_parse_ehlo(bytes.as_ptr(), bytes.len(), &mut caps);
                 assert_eq!(smtp_scanner_reset(&mut raw), smtp_status::SMTP_OK);
                 for end in 0..=bytes.len() {
                     let s = smtp_classify_reply_incremental(

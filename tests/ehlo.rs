@@ -92,6 +92,7 @@ fn parse_row(raw: &str) -> Result<Row, String> {
         "OK" => {
             let mut caps = Capabilities {
                 consumed: reply.len(),
+                code,
                 ..Capabilities::default()
             };
             for e in names(&Extensions::NAMES, extensions, "extension")? {
@@ -268,4 +269,85 @@ fn error_messages() {
         "EHLO refused with 502"
     );
     assert_eq!(EhloError::Incomplete.to_string(), "incomplete EHLO reply");
+}
+
+/// `smtp_parse_ehlo` gives what `parse_ehlo` gives, on every row, with the struct at exactly
+/// its size, and with a shorter-than-known `struct_size` it refuses to write.
+#[test]
+fn c_abi_agrees_on_every_row() {
+    use smtp_verdict::ffi as c;
+    let size = std::mem::size_of::<c::smtp_ehlo_capabilities>() as u32;
+    for row in load() {
+        let mut out = c::smtp_ehlo_capabilities {
+            struct_size: size,
+            ..Default::default()
+        };
+        // SAFETY: a live slice and a struct of the size it says.
+        let status = unsafe { c::smtp_parse_ehlo(row.reply.as_ptr(), row.reply.len(), &mut out) };
+        let id = &row.id;
+        match parse_ehlo(&row.reply) {
+            Ok(caps) => {
+                assert_eq!(status, c::smtp_status::SMTP_OK, "{id}");
+                assert_eq!(out.code, u32::from(caps.code), "{id}");
+                assert_eq!(out.extensions, u32::from(caps.extensions.bits()), "{id}");
+                assert_eq!(out.auth_mechanisms, u32::from(caps.auth.bits()), "{id}");
+                assert_eq!(out.auth_unknown, caps.auth_unknown, "{id}");
+                assert_eq!(out.size_limit, caps.size.unwrap_or(0), "{id}");
+                assert_eq!(out.size_advertised, u32::from(caps.size_advertised), "{id}");
+                assert_eq!(out.rcpt_max, caps.limits.rcpt_max.unwrap_or(0), "{id}");
+                assert_eq!(out.mail_max, caps.limits.mail_max.unwrap_or(0), "{id}");
+                assert_eq!(
+                    out.rcpt_domain_max,
+                    caps.limits.rcpt_domain_max.unwrap_or(0),
+                    "{id}"
+                );
+                assert_eq!(out.consumed, caps.consumed, "{id}");
+            }
+            Err(EhloError::Refused { code, consumed }) => {
+                assert_eq!(status, c::smtp_status::SMTP_ERR_REFUSED, "{id}");
+                assert_eq!(
+                    (out.code, out.consumed),
+                    (u32::from(code), consumed),
+                    "{id}"
+                );
+                assert_eq!(out.extensions, 0, "{id}");
+            }
+            Err(e) => {
+                let expected = match e {
+                    EhloError::Incomplete => c::smtp_status::SMTP_INCOMPLETE,
+                    EhloError::Malformed => c::smtp_status::SMTP_ERR_MALFORMED,
+                    _ => c::smtp_status::SMTP_ERR_TOO_LONG,
+                };
+                assert_eq!(status, expected, "{id}");
+                let zero = c::smtp_ehlo_capabilities {
+                    struct_size: size,
+                    ..Default::default()
+                };
+                assert_eq!(out, zero, "{id}");
+            }
+        }
+    }
+    let mut short = c::smtp_ehlo_capabilities {
+        struct_size: size - 1,
+        ..Default::default()
+    };
+    let reply = b"250 mx.example.com\r\n";
+    // SAFETY: as above; the library must refuse the short size before writing.
+    let status = unsafe { c::smtp_parse_ehlo(reply.as_ptr(), reply.len(), &mut short) };
+    assert_eq!(status, c::smtp_status::SMTP_ERR_INVALID_ARGUMENT);
+    // SAFETY: a NULL `out` is refused, and NULL data with a length is refused.
+    unsafe {
+        assert_eq!(
+            c::smtp_parse_ehlo(reply.as_ptr(), reply.len(), std::ptr::null_mut()),
+            c::smtp_status::SMTP_ERR_NULL_ARGUMENT
+        );
+        let mut out = c::smtp_ehlo_capabilities {
+            struct_size: size,
+            ..Default::default()
+        };
+        assert_eq!(
+            c::smtp_parse_ehlo(std::ptr::null(), 5, &mut out),
+            c::smtp_status::SMTP_ERR_NULL_ARGUMENT
+        );
+    }
 }

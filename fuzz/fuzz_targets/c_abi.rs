@@ -240,7 +240,55 @@ fuzz_target!(|data: &[u8]| {
         // SAFETY: a static NUL-terminated string.
         let _ = unsafe { core::ffi::CStr::from_ptr(t) };
     }
+    ehlo(&reply, k_sizes);
 });
+
+/// `smtp_parse_ehlo` with any `struct_size`: nothing written past it, never a panic, OK and
+/// REFUSED within the input, the same answer as the Rust API.
+fn ehlo(reply: &[u8], k_sizes: u8) {
+    use smtp_verdict::ffi::{smtp_ehlo_capabilities, smtp_parse_ehlo};
+    let size = size_of::<smtp_ehlo_capabilities>();
+    let claimed = match k_sizes % 4 {
+        0 => size,
+        1 => size - 1 - usize::from(k_sizes / 4) % (size - 1),
+        _ => size + usize::from(k_sizes / 4) % (ROOM - size),
+    };
+    let mut room = Room([CANARY; ROOM]);
+    room.0[..4].copy_from_slice(&(claimed as u32).to_ne_bytes());
+    // SAFETY: `room` is aligned, ROOM bytes long, and struct_size never claims more.
+    let status =
+        unsafe { smtp_parse_ehlo(reply.as_ptr(), reply.len(), room.0.as_mut_ptr().cast()) };
+    assert_ne!(status, smtp_status::SMTP_ERR_PANIC);
+    assert!(
+        room.0[claimed.max(4)..].iter().all(|&b| b == CANARY),
+        "written past struct_size"
+    );
+    assert_eq!(
+        room.0[..4],
+        (claimed as u32).to_ne_bytes(),
+        "struct_size written"
+    );
+    if claimed < size {
+        assert_eq!(status, smtp_status::SMTP_ERR_INVALID_ARGUMENT);
+        return;
+    }
+    // SAFETY: the library wrote a whole smtp_ehlo_capabilities (plain integers).
+    let out: smtp_ehlo_capabilities = unsafe { core::ptr::read(room.0.as_ptr().cast()) };
+    match smtp_verdict::parse_ehlo(reply) {
+        Ok(caps) => {
+            assert_eq!(status, smtp_status::SMTP_OK);
+            assert_eq!(out.consumed, caps.consumed);
+            assert!(out.consumed <= reply.len());
+            assert_eq!(out.rcpt_max, caps.limits.rcpt_max.unwrap_or(0));
+        }
+        Err(smtp_verdict::EhloError::Refused { code, consumed }) => {
+            assert_eq!(status, smtp_status::SMTP_ERR_REFUSED);
+            assert_eq!((out.code, out.consumed), (u32::from(code), consumed));
+            assert!(consumed <= reply.len());
+        }
+        Err(_) => assert_eq!(out.consumed, 0),
+    }
+}
 
 fn check_out(
     status: smtp_status,

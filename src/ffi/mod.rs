@@ -64,8 +64,14 @@ pub enum smtp_status {
     SMTP_ERR_INVALID_ARGUMENT = 5,
     /// A bug in the library was caught before it could unwind into C. Please report it.
     SMTP_ERR_PANIC = 6,
+    /// The server refused the command: `smtp_parse_ehlo` read a complete reply that is not 2xx
+    /// (500 or 502: send HELO instead); its code and length are in `out`.
+    SMTP_ERR_REFUSED = 7,
 }
 use smtp_status::*;
+
+mod ehlo;
+pub use ehlo::*;
 
 /// The command a reply answers: the values of `smtp_context.command`.
 #[repr(u32)]
@@ -733,6 +739,7 @@ pub extern "C" fn smtp_status_name(status: u32) -> *const c_char {
             c"SMTP_ERR_NULL_ARGUMENT",
             c"SMTP_ERR_INVALID_ARGUMENT",
             c"SMTP_ERR_PANIC",
+            c"SMTP_ERR_REFUSED",
         ];
         static_str(names.get(status as usize).copied().unwrap_or(c"unknown"))
     })

@@ -238,7 +238,7 @@ static void names_and_registry(void) {
     CHECK(strcmp(smtp_verdict_name(99), "unknown") == 0);
     CHECK(strcmp(smtp_scope_name(SMTP_SCOPE_RECIPIENT), "recipient") == 0);
     CHECK(strcmp(smtp_status_name(SMTP_ERR_TOO_LONG), "SMTP_ERR_TOO_LONG") == 0);
-    CHECK(strcmp(smtp_status_name(7), "unknown") == 0);
+    CHECK(strcmp(smtp_status_name(8), "unknown") == 0);
     CHECK(strcmp(smtp_enhanced_code_text(4, 5, 3), "Too many recipients") == 0);
     CHECK(smtp_enhanced_code_text(4, 9, 99) == NULL);
     snprintf(version, sizeof version, "%d.%d.%d", SMTP_VERDICT_VERSION_MAJOR,
@@ -274,7 +274,68 @@ static void threads(void) {
     }
 }
 
+/* The initializer macros set struct_size and zero the rest, so a call made with them is valid
+ * without a memset. */
+static void initializers(void) {
+    static const char reply[] = "452 4.5.3 Error: too many recipients\r\n";
+    smtp_context ctx = SMTP_CONTEXT_INIT;
+    smtp_result out = SMTP_RESULT_INIT;
+    smtp_scanner scanner = SMTP_SCANNER_INIT;
+    smtp_context zero_ctx;
+    memset(&zero_ctx, 0, sizeof zero_ctx);
+    zero_ctx.struct_size = sizeof zero_ctx;
+    CHECK_EQ(ctx.struct_size, sizeof(smtp_context));
+    CHECK(memcmp(&ctx, &zero_ctx, sizeof ctx) == 0);
+    CHECK_EQ(out.struct_size, sizeof(smtp_result));
+    CHECK_EQ(out.verdict, 0);
+    CHECK_EQ(out.text_len, 0);
+    CHECK_EQ(scanner.struct_size, sizeof(smtp_scanner));
+    ctx.command = SMTP_CMD_RCPT;
+    ctx.accepted_recipients = 1;
+    CHECK_EQ(smtp_classify_reply((const uint8_t *)reply, sizeof reply - 1, &ctx, &out), SMTP_OK);
+    CHECK_EQ(out.verdict, SMTP_VERDICT_BATCH_LIMIT);
+    CHECK_EQ(smtp_scanner_reset(&scanner), SMTP_OK);
+    out = (smtp_result)SMTP_RESULT_INIT;
+    CHECK_EQ(smtp_classify_reply_incremental((const uint8_t *)reply, sizeof reply - 1, &ctx,
+                                             &scanner, &out),
+             SMTP_OK);
+    CHECK_EQ(out.verdict, SMTP_VERDICT_BATCH_LIMIT);
+}
+
+/* An Exchange-style EHLO (AUTH= form, LIMITS) and a refusal, as a C agent reads them. */
+static void ehlo_capabilities(void) {
+    static const char ehlo[] = "250-mx.example.com Hello [192.0.2.1]\r\n"
+                               "250-SIZE 36700160\r\n"
+                               "250-PIPELINING\r\n"
+                               "250-AUTH=LOGIN\r\n"
+                               "250-auth PLAIN XUNKNOWN\r\n"
+                               "250-LIMITS RCPTMAX=3 MAILMAX=x RCPTDOMAINMAX=2\r\n"
+                               "250 STARTTLS  \r\n";
+    static const char refused[] = "502 5.5.2 Error: command not recognized\r\n";
+    smtp_ehlo_capabilities caps = SMTP_EHLO_CAPABILITIES_INIT;
+    CHECK_EQ(smtp_parse_ehlo((const uint8_t *)ehlo, sizeof ehlo - 1, &caps), SMTP_OK);
+    CHECK_EQ(caps.code, 250);
+    CHECK_EQ(caps.extensions, SMTP_EXT_PIPELINING | SMTP_EXT_STARTTLS);
+    CHECK_EQ(caps.auth_mechanisms, SMTP_AUTH_LOGIN | SMTP_AUTH_PLAIN);
+    CHECK_EQ(caps.auth_unknown, 1);
+    CHECK_EQ(caps.size_advertised, 1);
+    CHECK_EQ(caps.size_limit, 36700160);
+    CHECK_EQ(caps.rcpt_max, 3);
+    CHECK_EQ(caps.mail_max, 0);
+    CHECK_EQ(caps.rcpt_domain_max, 2);
+    CHECK_EQ(caps.consumed, sizeof ehlo - 1);
+    CHECK_EQ(smtp_parse_ehlo((const uint8_t *)ehlo, 20, &caps), SMTP_INCOMPLETE);
+    CHECK_EQ(caps.extensions, 0);
+    CHECK_EQ(smtp_parse_ehlo((const uint8_t *)refused, sizeof refused - 1, &caps),
+             SMTP_ERR_REFUSED);
+    CHECK_EQ(caps.code, 502);
+    CHECK_EQ(caps.consumed, sizeof refused - 1);
+    CHECK(strcmp(smtp_status_name(SMTP_ERR_REFUSED), "SMTP_ERR_REFUSED") == 0);
+}
+
 int main(void) {
+    initializers();
+    ehlo_capabilities();
     recipient_limits();
     pipelined_stream();
     incremental_one_byte_at_a_time();

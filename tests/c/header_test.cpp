@@ -10,12 +10,10 @@ static_assert(SMTP_OK == 0, "SMTP_OK is 0");
 
 int main() {
     const char reply[] = "452 4.5.3 Error: too many recipients\r\n";
-    smtp_context ctx = {};
-    ctx.struct_size = sizeof ctx;
+    smtp_context ctx = SMTP_CONTEXT_INIT;
     ctx.command = SMTP_CMD_RCPT;
     ctx.accepted_recipients = 1;
-    smtp_result out = {};
-    out.struct_size = sizeof out;
+    smtp_result out = SMTP_RESULT_INIT;
     smtp_status status = smtp_classify_reply(reinterpret_cast<const uint8_t *>(reply),
                                              sizeof reply - 1, &ctx, &out);
     bool ok = status == SMTP_OK && out.verdict == SMTP_VERDICT_BATCH_LIMIT &&

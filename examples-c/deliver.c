@@ -37,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -58,7 +57,7 @@ struct recipient {
 struct reply {
     smtp_result r;
     char line[160];
-    int pipelining; /* an EHLO reply that offers PIPELINING */
+    smtp_ehlo_capabilities caps; /* what an EHLO reply offers (zeroed for other replies) */
 };
 
 struct session {
@@ -123,19 +122,6 @@ static void first_digit_verdict(smtp_result *r, uint32_t command) {
         r->scope = SMTP_SCOPE_SESSION;
 }
 
-/* Does an EHLO reply offer PIPELINING (a line "250-PIPELINING" or "250 PIPELINING")? */
-static int offers_pipelining(const uint8_t *reply, size_t len) {
-    for (size_t at = 0; at < len;) {
-        const uint8_t *end = memchr(reply + at, '\n', len - at);
-        size_t line = end ? (size_t)(end - (reply + at)) : len - at;
-        if (line >= 14 && strncasecmp((const char *)reply + at + 4, "PIPELINING", 10) == 0 &&
-            (reply[at + 14] == '\r' || reply[at + 14] == '\n' || reply[at + 14] == ' '))
-            return 1;
-        at += line + 1;
-    }
-    return 0;
-}
-
 /* Keeps the final line of the reply at the start of the buffer, printable, for the report. */
 static void keep_line(struct session *s, smtp_status status) {
     char *out = s->rep.line;
@@ -182,8 +168,9 @@ static void read_reply(struct session *s, const smtp_context *ctx) {
     if (s->verbose)
         show("S: ", s->buf, s->rep.r.consumed);
     keep_line(s, status);
-    s->rep.pipelining = ctx->command == SMTP_CMD_EHLO && status == SMTP_OK &&
-                        offers_pipelining(s->buf, s->rep.r.consumed);
+    s->rep.caps = (smtp_ehlo_capabilities)SMTP_EHLO_CAPABILITIES_INIT;
+    if (ctx->command == SMTP_CMD_EHLO && status == SMTP_OK)
+        (void)smtp_parse_ehlo(s->buf, s->rep.r.consumed, &s->rep.caps);
     if (s->first_digit && status == SMTP_OK)
         first_digit_verdict(&s->rep.r, ctx->command);
     memmove(s->buf, s->buf + s->rep.r.consumed, s->len - s->rep.r.consumed);
@@ -334,7 +321,10 @@ static void deliver(struct session *s, const char *helo, struct recipient *rcpts
         goto over;
     snprintf(line, sizeof line, "EHLO %s\r\n", helo);
     command(s, &ctx, SMTP_CMD_EHLO, line);
-    s->pipelining = s->pipelining && s->rep.pipelining;
+    s->pipelining = s->pipelining && (s->rep.caps.extensions & SMTP_EXT_PIPELINING);
+    /* RFC 9422 LIMITS RCPTMAX: no transaction larger than the server says it takes. */
+    if (s->rep.caps.rcpt_max > 0 && s->rep.caps.rcpt_max < batch)
+        batch = s->rep.caps.rcpt_max;
     if (s->rep.r.verdict == SMTP_VERDICT_PERMANENT &&
         !(s->rep.r.flags & SMTP_FLAG_CLOSE_CONNECTION)) { /* an old server: no extensions */
         snprintf(line, sizeof line, "HELO %s\r\n", helo);

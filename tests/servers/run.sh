@@ -444,6 +444,16 @@ test_scripted() {
     grep -q '^S: 552 5.5.3 ' "$WORK/scripted-limit552.log" || fail "no 552 5.5.3"
     grep -q '^C: HELO ' "$WORK/scripted-helo.log" || fail "scripted-helo: no HELO after EHLO refused"
 
+    # RFC 9422 LIMITS RCPTMAX=3 (read by smtp_parse_ehlo): transactions of 3, no RCPT refused.
+    log "== scripted-limits"
+    start_scripted limits
+    expect_all_delivered scripted-limits "$maildir" "$port" yes
+    expect_all_delivered scripted-limits-no-pipelining "$maildir" "$port" no --no-pipelining
+    grep -q '^S: 452' "$WORK/scripted-limits.log" "$WORK/scripted-limits-no-pipelining.log" &&
+        fail "scripted-limits: a RCPT was refused although LIMITS RCPTMAX was advertised"
+    stop_scripted limits
+    server_result scripted-limits
+
     # "220-" then "521": this host takes no mail, every recipient bounces.
     log "== scripted-greet521"
     start_scripted greet521

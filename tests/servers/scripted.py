@@ -15,6 +15,8 @@ accepted message once per accepted recipient as MAILDIR/<local part>/<n>.eml. Sc
   helo       no EHLO ("502 5.5.2" to it: the client falls back to HELO), at most 3 recipients
              ("452 4.5.3 ...")
   greet521   "220-" then "521 5.3.2" greeting, then closes
+  limits     PIPELINING and "LIMITS RCPTMAX=3" (RFC 9422), at most 3 recipients ("452 4.5.3"):
+             a client that honours LIMITS never sees the 452
   421mid     no PIPELINING, at most 3 recipients ("452 4.5.3"), and "421 4.3.2" to the second
              RCPT of the second transaction, then closes
 """
@@ -31,6 +33,8 @@ SCENARIOS = {
     "bytes": dict(pipelining=True, limit=3, over="452 4.5.3 Error: too many recipients", split="bytes"),
     "helo": dict(ehlo=False, limit=3, over="452 4.5.3 Error: too many recipients"),
     "greet521": dict(greeting=["220-mx.example.net ESMTP", "521 5.3.2 mx.example.net does not accept mail"]),
+    "limits": dict(pipelining=True, limit=3, over="452 4.5.3 Error: too many recipients",
+                   limits="RCPTMAX=3"),
     "421mid": dict(pipelining=False, limit=3, over="452 4.5.3 Too many recipients", close_at=(2, 2)),
 }
 
@@ -97,6 +101,8 @@ class Session:
                 ext = ["mx.example.net", "8BITMIME", "ENHANCEDSTATUSCODES"]
                 if sc.get("pipelining"):
                     ext.insert(1, "PIPELINING")
+                if sc.get("limits"):
+                    ext.append("LIMITS " + sc["limits"])
                 self.reply("250", *ext)
             elif verb == "HELO":
                 self.reply("250", "mx.example.net")

@@ -130,6 +130,16 @@ pub enum smtp_verdict {
     /// A recipient limit. Scope recipient: keep the recipient for a new transaction on the same
     /// connection right after this one. Scope transaction: resend all recipients of this
     /// transaction in transactions of at most `accepted_recipients` each.
+    ///
+    /// The contract a caller keeps so that this can neither loop nor lose mail (POLICY.md 4):
+    /// - A DATA, final-dot or BDAT LAST reply is a batch limit only when `limited_recipients`
+    ///   is at least 1, that is after a RCPT of the same transaction was batch-limited; count
+    ///   those RCPTs into `limited_recipients` as they come.
+    /// - A batch-limited recipient goes first in its next transaction, so the same reply there
+    ///   (with `accepted_recipients` 0) is a plain retry or permanent, never a batch limit again.
+    /// - After a transaction-scope batch limit the server's transaction may still be open: send
+    ///   RSET before the next MAIL. The message is needed again for those recipients, so keep it
+    ///   until every recipient of it has a final verdict.
     SMTP_VERDICT_BATCH_LIMIT = 4,
     /// Bounce what the scope covers (for a greeting: this host refuses mail).
     SMTP_VERDICT_PERMANENT = 5,
@@ -251,7 +261,10 @@ pub struct smtp_result {
     /// `data + consumed`.
     pub consumed: usize,
     /// Where the final line's text (after the code and enhanced code, without the line end)
-    /// starts, as an offset into `data`. Not NUL-terminated.
+    /// starts, as an offset into `data`. Not NUL-terminated. A code-only line (`250`) has no
+    /// text: `text_len` is 0. A line may be up to `SMTP_MAX_LINE_LEN` octets with its line end,
+    /// longer than RFC 5321's 512 (`SMTP_FLAG_LONG_LINE`), so a fixed buffer that holds a copy
+    /// needs `SMTP_MAX_LINE_LEN` bytes.
     pub text_offset: usize,
     /// Length of that text in bytes.
     pub text_len: usize,

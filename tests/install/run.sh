@@ -78,4 +78,22 @@ cmake -S tests/install/cmake -B "$work/cmake" >/dev/null
 cmake --build "$work/cmake" >/dev/null
 LD_LIBRARY_PATH=$lib "$work/cmake/version" "$version"
 
+# The build tree, uninstalled: smtp_verdict-uninstalled.pc at the root, found by pkg-config
+# before any installed file, names the static archive cargo builds.
+cargo build --release --quiet
+pc_version=$(sed -n 's/^Version: //p' smtp_verdict-uninstalled.pc)
+[ "$pc_version" = "$version" ] || fail "smtp_verdict-uninstalled.pc says $pc_version, Cargo.toml $version"
+[ "$(PKG_CONFIG_PATH=$root:$lib/pkgconfig pkg-config --variable=includedir smtp_verdict)" = "$root/include" ] ||
+    fail "pkg-config does not pick smtp_verdict-uninstalled.pc first"
+mkdir "$work/uninstalled"
+for prog in examples-c/classify.c tests/install/version.c; do
+    $cc -std=c99 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L \
+        $(PKG_CONFIG_PATH=$root pkg-config --cflags smtp_verdict) -o "$work/uninstalled/$(basename "$prog" .c)" \
+        "$prog" $(PKG_CONFIG_PATH=$root pkg-config --libs smtp_verdict)
+done
+if ldd "$work/uninstalled/classify" | grep libsmtp_verdict >/dev/null; then fail "uninstalled classify links a shared library"; fi
+"$work/uninstalled/version" "$version"
+"$work/uninstalled/classify" -c RCPT -a 3 '552 too many recipients' | grep '^batch-limit' >/dev/null ||
+    fail "classify (uninstalled)"
+
 echo "install: 1 passed, 0 failed"

@@ -45,53 +45,61 @@ pub const SMTP_AUTH_SCRAM_SHA_256: u32 = 1 << 7;
 /// AUTH SCRAM-SHA-256-PLUS (RFC 7677, channel binding).
 pub const SMTP_AUTH_SCRAM_SHA_256_PLUS: u32 = 1 << 8;
 
+/// Whether each C bit equals its Rust bit and together they are all of them.
+const fn same_bits(pairs: &[(u32, u16)], all: u16) -> bool {
+    let mut union = 0;
+    let mut i = 0;
+    while i < pairs.len() {
+        if pairs[i].0 != pairs[i].1 as u32 {
+            return false;
+        }
+        union |= pairs[i].0;
+        i += 1;
+    }
+    union == all as u32
+}
+
 // The C bits are the Rust bits: the struct is filled by copying them.
-const _: () = {
-    let ext = [
-        (SMTP_EXT_PIPELINING, Extensions::PIPELINING),
-        (SMTP_EXT_8BITMIME, Extensions::EIGHTBITMIME),
-        (SMTP_EXT_SMTPUTF8, Extensions::SMTPUTF8),
+const _: () = assert!(same_bits(
+    &[
+        (SMTP_EXT_PIPELINING, Extensions::PIPELINING.bits()),
+        (SMTP_EXT_8BITMIME, Extensions::EIGHTBITMIME.bits()),
+        (SMTP_EXT_SMTPUTF8, Extensions::SMTPUTF8.bits()),
         (
             SMTP_EXT_ENHANCEDSTATUSCODES,
-            Extensions::ENHANCEDSTATUSCODES,
+            Extensions::ENHANCEDSTATUSCODES.bits()
         ),
-        (SMTP_EXT_CHUNKING, Extensions::CHUNKING),
-        (SMTP_EXT_BINARYMIME, Extensions::BINARYMIME),
-        (SMTP_EXT_DSN, Extensions::DSN),
-        (SMTP_EXT_STARTTLS, Extensions::STARTTLS),
-        (SMTP_EXT_REQUIRETLS, Extensions::REQUIRETLS),
-    ];
-    let mut all = 0;
-    let mut i = 0;
-    while i < ext.len() {
-        assert!(ext[i].0 == ext[i].1.bits() as u32);
-        all |= ext[i].0;
-        i += 1;
-    }
-    assert!(all == Extensions::ALL.bits() as u32);
-    let auth = [
-        (SMTP_AUTH_PLAIN, AuthMechanisms::PLAIN),
-        (SMTP_AUTH_LOGIN, AuthMechanisms::LOGIN),
-        (SMTP_AUTH_CRAM_MD5, AuthMechanisms::CRAM_MD5),
-        (SMTP_AUTH_XOAUTH2, AuthMechanisms::XOAUTH2),
-        (SMTP_AUTH_OAUTHBEARER, AuthMechanisms::OAUTHBEARER),
-        (SMTP_AUTH_SCRAM_SHA_1, AuthMechanisms::SCRAM_SHA_1),
-        (SMTP_AUTH_SCRAM_SHA_1_PLUS, AuthMechanisms::SCRAM_SHA_1_PLUS),
-        (SMTP_AUTH_SCRAM_SHA_256, AuthMechanisms::SCRAM_SHA_256),
+        (SMTP_EXT_CHUNKING, Extensions::CHUNKING.bits()),
+        (SMTP_EXT_BINARYMIME, Extensions::BINARYMIME.bits()),
+        (SMTP_EXT_DSN, Extensions::DSN.bits()),
+        (SMTP_EXT_STARTTLS, Extensions::STARTTLS.bits()),
+        (SMTP_EXT_REQUIRETLS, Extensions::REQUIRETLS.bits()),
+    ],
+    Extensions::ALL.bits()
+));
+const _: () = assert!(same_bits(
+    &[
+        (SMTP_AUTH_PLAIN, AuthMechanisms::PLAIN.bits()),
+        (SMTP_AUTH_LOGIN, AuthMechanisms::LOGIN.bits()),
+        (SMTP_AUTH_CRAM_MD5, AuthMechanisms::CRAM_MD5.bits()),
+        (SMTP_AUTH_XOAUTH2, AuthMechanisms::XOAUTH2.bits()),
+        (SMTP_AUTH_OAUTHBEARER, AuthMechanisms::OAUTHBEARER.bits()),
+        (SMTP_AUTH_SCRAM_SHA_1, AuthMechanisms::SCRAM_SHA_1.bits()),
+        (
+            SMTP_AUTH_SCRAM_SHA_1_PLUS,
+            AuthMechanisms::SCRAM_SHA_1_PLUS.bits()
+        ),
+        (
+            SMTP_AUTH_SCRAM_SHA_256,
+            AuthMechanisms::SCRAM_SHA_256.bits()
+        ),
         (
             SMTP_AUTH_SCRAM_SHA_256_PLUS,
-            AuthMechanisms::SCRAM_SHA_256_PLUS,
+            AuthMechanisms::SCRAM_SHA_256_PLUS.bits()
         ),
-    ];
-    let mut all = 0;
-    let mut i = 0;
-    while i < auth.len() {
-        assert!(auth[i].0 == auth[i].1.bits() as u32);
-        all |= auth[i].0;
-        i += 1;
-    }
-    assert!(all == AuthMechanisms::ALL.bits() as u32);
-};
+    ],
+    AuthMechanisms::ALL.bits()
+));
 
 /// What an EHLO or LHLO reply advertises. Set `struct_size` to `sizeof(smtp_ehlo_capabilities)`
 /// (or use `SMTP_EHLO_CAPABILITIES_INIT`); the library fills the rest and writes no more than

@@ -22,11 +22,16 @@ use core::num::NonZeroU32;
 mod ehlo;
 pub mod ffi;
 mod parse;
+mod plan;
 mod policy;
 mod registry;
 
 pub use ehlo::{AuthMechanisms, Capabilities, EhloError, Extensions, Limits, parse_ehlo};
 pub use parse::{Lines, Reply, Scanner};
+pub use plan::{
+    Action, POSSIBLY_DELIVERED, PlanOptions, Planner, Received, Recipient, RecipientState,
+    domain_key,
+};
 pub use registry::{enhanced_code_title, enhanced_code_title_c_str};
 
 /// Longest reply line accepted, line end included. RFC 5321 says 512, real servers send more.

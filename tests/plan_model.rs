@@ -121,7 +121,8 @@ struct Server {
     limit_refusals: Vec<u32>,
     /// A command past an advertised limit.
     advertised_exceeded: u32,
-    /// A command out of sequence (MAIL in a transaction).
+    /// A command out of sequence: MAIL in a transaction, the message without 354, an empty
+    /// message for accepted recipients.
     protocol_errors: u32,
     log: Vec<String>,
 }
@@ -389,12 +390,10 @@ impl Server {
                 }
             }
             Action::Message | Action::EmptyMessage => {
-                assert!(self.data_mode, "the message was sent without a 354");
-                if action == Action::EmptyMessage {
-                    assert!(
-                        self.transaction.is_empty(),
-                        "an empty message to recipients"
-                    );
+                // The message without a 354, or an empty one for accepted recipients.
+                if !self.data_mode || action == Action::EmptyMessage && !self.transaction.is_empty()
+                {
+                    self.protocol_errors += 1;
                 }
                 self.store();
             }

@@ -985,7 +985,7 @@ impl State {
     pub(crate) const WORDS: usize = State::FIELDS + Scanner::WORDS;
 
     /// The state as words, in field order, the scanner's last.
-    pub(crate) fn to_words(&self) -> [u32; State::WORDS] {
+    pub(crate) fn to_words(self) -> [u32; State::WORDS] {
         // Naming every field: one added and not stored here fails to compile.
         let State {
             rcpt_max,
@@ -1013,7 +1013,7 @@ impl State {
             await_quit,
             tx,
             scanner,
-        } = *self;
+        } = self;
         let fields: [u32; State::FIELDS] = [
             rcpt_max,
             mail_max,

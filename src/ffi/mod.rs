@@ -72,6 +72,8 @@ use smtp_status::*;
 
 mod ehlo;
 pub use ehlo::*;
+mod plan;
+pub use plan::*;
 
 /// The command a reply answers: the values of `smtp_context.command`.
 #[repr(u32)]

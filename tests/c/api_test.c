@@ -1,6 +1,7 @@
 /* The C ABI as a C caller sees it: the recipient-limit verdicts, pipelining, the incremental
  * scanner, argument checking, struct_size handling, the name functions, and classification
- * from several threads at once. Built and run by tests/c_api.rs. */
+ * from several threads at once, and the delivery planner (smtp_plan_*). Built and run by
+ * tests/c_api.rs. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -333,6 +334,323 @@ static void ehlo_capabilities(void) {
     CHECK(strcmp(smtp_status_name(SMTP_ERR_REFUSED), "SMTP_ERR_REFUSED") == 0);
 }
 
+/* --- The delivery planner (smtp_plan_*) driven from C. --- */
+
+#define EXPECT_STEP(plan, act, rcpt)                                 \
+    do {                                                             \
+        smtp_plan_step step_ = SMTP_PLAN_STEP_INIT;                  \
+        CHECK_EQ(smtp_plan_next((plan), &step_), SMTP_OK);           \
+        if (step_.action != (uint32_t)(act))                         \
+            fprintf(stderr, "  step %s, expected %s\n",              \
+                    smtp_plan_action_name(step_.action),             \
+                    smtp_plan_action_name((uint32_t)(act)));         \
+        CHECK_EQ(step_.action, (act));                               \
+        CHECK_EQ(step_.recipient, (rcpt));                           \
+        CHECK_EQ(step_.reserved, 0);                                 \
+    } while (0)
+
+/* Hands `replies` to the plan, a reply at a time, from a buffer of exactly their size; each
+ * must be SMTP_OK. Returns how many replies there were; their results and abouts go to the
+ * arrays (up to `max`). */
+static size_t plan_feed(smtp_plan *plan, const char *replies, smtp_result *results,
+                        smtp_plan_reply *abouts, size_t max) {
+    size_t len = strlen(replies), at = 0, n = 0;
+    uint8_t *data = (uint8_t *)malloc(len ? len : 1);
+    memcpy(data, replies, len);
+    while (at < len) {
+        smtp_result out = SMTP_RESULT_INIT;
+        smtp_plan_reply about = SMTP_PLAN_REPLY_INIT;
+        smtp_status status = smtp_plan_receive(plan, data + at, len - at, &out, &about);
+        CHECK_EQ(status, SMTP_OK);
+        if (status != SMTP_OK || out.consumed == 0)
+            break;
+        if (n < max) {
+            results[n] = out;
+            abouts[n] = about;
+        }
+        n++;
+        at += out.consumed;
+    }
+    free(data);
+    return n;
+}
+
+static const char *const plan_addresses[5] = {"a@one.example", "b@one.example", "c@Two.example",
+                                              "d@two.example", "e@three.example"};
+
+/* Five recipients, a server that takes three per transaction (452 4.5.3 to the 4th and 5th
+ * RCPT), pipelined: two transactions, 0..4 then 3 and 4, everyone delivered. */
+static void plan_session(void) {
+    static const char ehlo[] = "250-mx.example.net\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
+    smtp_ehlo_capabilities caps = SMTP_EHLO_CAPABILITIES_INIT;
+    smtp_plan_options options = SMTP_PLAN_OPTIONS_INIT;
+    smtp_plan plan = SMTP_PLAN_INIT;
+    smtp_plan_recipient rcpts[5];
+    smtp_result results[8];
+    smtp_plan_reply abouts[8];
+    uint32_t i, transactions = 0;
+
+    memset(rcpts, 0xee, sizeof rcpts); /* init resets all but the domain */
+    for (i = 0; i < 5; i++)
+        rcpts[i].domain = smtp_domain_key(plan_addresses[i], strlen(plan_addresses[i]));
+    CHECK_EQ(rcpts[2].domain, rcpts[3].domain); /* without case */
+    CHECK(rcpts[0].domain != rcpts[2].domain);
+    CHECK_EQ(smtp_parse_ehlo((const uint8_t *)ehlo, sizeof ehlo - 1, &caps), SMTP_OK);
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 5, &caps, &options), SMTP_OK);
+    CHECK(plan.recipients == rcpts);
+    CHECK_EQ(plan.recipient_count, 5);
+    for (i = 0; i < 5; i++) {
+        CHECK_EQ(rcpts[i].state, SMTP_PLAN_PENDING);
+        CHECK_EQ(rcpts[i].code, 0);
+        CHECK_EQ(rcpts[i].attempts, 0);
+        CHECK_EQ(rcpts[i].reserved[0] | rcpts[i].reserved[1], 0);
+    }
+
+    /* The first transaction, pipelined: MAIL, five RCPTs, DATA, then the replies. */
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_MAIL, SMTP_PLAN_NO_RECIPIENT);
+    for (i = 0; i < 5; i++)
+        EXPECT_STEP(&plan, SMTP_PLAN_SEND_RCPT, i);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_DATA, SMTP_PLAN_NO_RECIPIENT);
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    for (i = 0; i < 5; i++)
+        CHECK_EQ(rcpts[i].state, SMTP_PLAN_SENT);
+    CHECK_EQ(plan_feed(&plan,
+                       "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
+                       "452 4.5.3 Error: too many recipients\r\n"
+                       "452 4.5.3 Error: too many recipients\r\n"
+                       "354 End data with <CR><LF>.<CR><LF>\r\n",
+                       results, abouts, 8),
+             7);
+    CHECK_EQ(abouts[0].command, SMTP_CMD_MAIL);
+    CHECK_EQ(abouts[0].recipient, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(abouts[0].number, 1);
+    for (i = 1; i <= 5; i++) {
+        CHECK_EQ(abouts[i].command, SMTP_CMD_RCPT);
+        CHECK_EQ(abouts[i].recipient, i - 1);
+        CHECK_EQ(abouts[i].number, i + 1);
+    }
+    CHECK_EQ(results[3].verdict, SMTP_VERDICT_SUCCESS);
+    CHECK_EQ(results[4].verdict, SMTP_VERDICT_BATCH_LIMIT);
+    CHECK_EQ(results[4].scope, SMTP_SCOPE_RECIPIENT);
+    CHECK_EQ(results[5].verdict, SMTP_VERDICT_BATCH_LIMIT);
+    CHECK_EQ(abouts[6].command, SMTP_CMD_DATA);
+    CHECK_EQ(results[6].verdict, SMTP_VERDICT_INTERMEDIATE);
+    for (i = 0; i < 3; i++)
+        CHECK_EQ(rcpts[i].state, SMTP_PLAN_ACCEPTED);
+    for (i = 3; i < 5; i++) {
+        CHECK_EQ(rcpts[i].state, SMTP_PLAN_PENDING);
+        CHECK_EQ(rcpts[i].code, 452);
+        CHECK_EQ(rcpts[i].enhanced_class, 4);
+        CHECK_EQ(rcpts[i].enhanced_subject, 5);
+        CHECK_EQ(rcpts[i].enhanced_detail, 3);
+        CHECK_EQ(rcpts[i].reply, i + 2);
+    }
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_MESSAGE, SMTP_PLAN_NO_RECIPIENT);
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(plan_feed(&plan, "250 2.0.0 Ok: queued as 4Xyz\r\n", results, abouts, 8), 1);
+    CHECK_EQ(abouts[0].command, SMTP_CMD_DATA_END);
+    CHECK_EQ(abouts[0].number, 8);
+    for (i = 0; i < 3; i++) {
+        CHECK_EQ(rcpts[i].state, SMTP_PLAN_DELIVERED);
+        CHECK_EQ(rcpts[i].code, 250);
+        CHECK_EQ(rcpts[i].reply, 8);
+    }
+
+    /* The second: the two batch-limited recipients, first in their transaction. */
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_MAIL, SMTP_PLAN_NO_RECIPIENT);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_RCPT, 3);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_RCPT, 4);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_DATA, SMTP_PLAN_NO_RECIPIENT);
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(plan_feed(&plan, "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", results, abouts, 8), 4);
+    CHECK_EQ(abouts[2].recipient, 4);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_MESSAGE, SMTP_PLAN_NO_RECIPIENT);
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(plan_feed(&plan, "250 2.0.0 queued\r\n", results, abouts, 8), 1);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_QUIT, SMTP_PLAN_NO_RECIPIENT);
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(plan_feed(&plan, "221 2.0.0 Bye\r\n", results, abouts, 8), 1);
+    CHECK_EQ(abouts[0].command, SMTP_CMD_QUIT);
+    EXPECT_STEP(&plan, SMTP_PLAN_DONE, SMTP_PLAN_NO_RECIPIENT);
+    EXPECT_STEP(&plan, SMTP_PLAN_DONE, SMTP_PLAN_NO_RECIPIENT);
+
+    for (i = 0; i < 5; i++) {
+        CHECK_EQ(rcpts[i].state, SMTP_PLAN_DELIVERED);
+        CHECK_EQ(rcpts[i].flags, 0);
+        CHECK_EQ(rcpts[i].attempts, i < 3 ? 1 : 2);
+        CHECK_EQ(rcpts[i].transaction, i < 3 ? 1 : 2);
+        if (rcpts[i].transaction > transactions)
+            transactions = rcpts[i].transaction;
+    }
+    CHECK_EQ(transactions, 2);
+    CHECK_EQ(rcpts[4].domain, smtp_domain_key("e@THREE.example", 15));
+    CHECK(strcmp(smtp_plan_recipient_state_name(rcpts[0].state), "delivered") == 0);
+}
+
+/* Without pipelining each command waits for its reply; a reply split across reads; a
+ * malformed reply ends the session and the rest go to another connection. */
+static void plan_incomplete_malformed_reconnect(void) {
+    smtp_plan plan = SMTP_PLAN_INIT;
+    smtp_plan_recipient rcpts[2];
+    smtp_plan_options options = SMTP_PLAN_OPTIONS_INIT;
+    smtp_result out = SMTP_RESULT_INIT;
+    smtp_plan_reply about = SMTP_PLAN_REPLY_INIT;
+    static const char part[] = "250 2.1.0 O";
+    static const char garbage[] = "hello there\r\n";
+    smtp_result results[2];
+    smtp_plan_reply abouts[2];
+
+    memset(rcpts, 0, sizeof rcpts);
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 2, NULL, &options), SMTP_OK); /* HELO: no PIPELINING */
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_MAIL, SMTP_PLAN_NO_RECIPIENT);
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(smtp_plan_receive(&plan, (const uint8_t *)part, sizeof part - 1, &out, &about),
+             SMTP_INCOMPLETE);
+    CHECK_EQ(out.verdict, 0);
+    CHECK_EQ(about.command, SMTP_CMD_MAIL);
+    CHECK_EQ(about.number, 0);
+    CHECK_EQ(plan_feed(&plan, "250 2.1.0 Ok\r\n", results, abouts, 2), 1);
+    CHECK_EQ(abouts[0].number, 1);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_RCPT, 0);
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(plan_feed(&plan, "550 5.1.1 No such user\r\n", results, abouts, 2), 1);
+    CHECK_EQ(rcpts[0].state, SMTP_PLAN_BOUNCED);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_RCPT, 1);
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    out = (smtp_result)SMTP_RESULT_INIT;
+    CHECK_EQ(smtp_plan_receive(&plan, (const uint8_t *)garbage, sizeof garbage - 1, &out, &about),
+             SMTP_ERR_MALFORMED);
+    CHECK_EQ(out.verdict, SMTP_VERDICT_RETRY);
+    CHECK_EQ(out.scope, SMTP_SCOPE_SESSION);
+    CHECK(out.flags & SMTP_FLAG_CLOSE_CONNECTION);
+    CHECK_EQ(about.command, SMTP_CMD_RCPT);
+    CHECK_EQ(about.recipient, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(about.number, 3);
+    CHECK_EQ(rcpts[0].state, SMTP_PLAN_BOUNCED);
+    CHECK_EQ(rcpts[1].state, SMTP_PLAN_NOT_ATTEMPTED);
+    EXPECT_STEP(&plan, SMTP_PLAN_RECONNECT, SMTP_PLAN_NO_RECIPIENT);
+
+    /* A new connection: only recipient 1 again. */
+    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_OK);
+    CHECK_EQ(rcpts[1].state, SMTP_PLAN_PENDING);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_MAIL, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_ERR_INVALID_ARGUMENT); /* not ended */
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(plan_feed(&plan, "250 ok\r\n", results, abouts, 2), 1);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_RCPT, 1);
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(plan_feed(&plan, "250 ok\r\n", results, abouts, 2), 1);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_DATA, SMTP_PLAN_NO_RECIPIENT);
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(plan_feed(&plan, "354 go\r\n", results, abouts, 2), 1);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_MESSAGE, SMTP_PLAN_NO_RECIPIENT);
+    EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
+    /* The connection drops before the reply to the final dot: possibly delivered. */
+    CHECK_EQ(smtp_plan_connection_lost(&plan), SMTP_OK);
+    CHECK_EQ(rcpts[1].state, SMTP_PLAN_DEFERRED);
+    CHECK_EQ(rcpts[1].flags, SMTP_PLAN_POSSIBLY_DELIVERED);
+    CHECK_EQ(rcpts[1].attempts, 2);
+    EXPECT_STEP(&plan, SMTP_PLAN_DONE, SMTP_PLAN_NO_RECIPIENT);
+    CHECK_EQ(smtp_plan_connection_lost(&plan), SMTP_OK);
+    CHECK_EQ(rcpts[1].state, SMTP_PLAN_DEFERRED);
+}
+
+static void plan_bad_arguments(void) {
+    smtp_plan plan = SMTP_PLAN_INIT, saved;
+    smtp_plan_recipient rcpts[3];
+    smtp_plan_options options = SMTP_PLAN_OPTIONS_INIT;
+    smtp_ehlo_capabilities caps = SMTP_EHLO_CAPABILITIES_INIT;
+    smtp_plan_step step = SMTP_PLAN_STEP_INIT;
+    smtp_result out = SMTP_RESULT_INIT;
+    smtp_plan_reply about = SMTP_PLAN_REPLY_INIT;
+    const uint8_t reply[] = "250 ok\r\n";
+
+    memset(rcpts, 0, sizeof rcpts);
+    CHECK_EQ(smtp_plan_init(NULL, rcpts, 3, NULL, NULL), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_init(&plan, NULL, 3, NULL, NULL), SMTP_ERR_NULL_ARGUMENT);
+    if (SIZE_MAX > UINT32_MAX)
+        CHECK_EQ(smtp_plan_init(&plan, rcpts, (size_t)UINT32_MAX + 1, NULL, NULL),
+                 SMTP_ERR_INVALID_ARGUMENT);
+    plan.struct_size = sizeof plan - 4;
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, NULL), SMTP_ERR_INVALID_ARGUMENT);
+    plan.struct_size = sizeof plan;
+    options.struct_size = 4;
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, &options), SMTP_ERR_INVALID_ARGUMENT);
+    options.struct_size = sizeof options;
+    options.flags = 16;
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, &options), SMTP_ERR_INVALID_ARGUMENT);
+    options.flags = SMTP_PLAN_PIPELINING;
+    options.classify_options = SMTP_OPT_LMTP; /* LMTP is SMTP_PLAN_LMTP */
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, &options), SMTP_ERR_INVALID_ARGUMENT);
+    options.classify_options = SMTP_OPT_STRICT | SMTP_OPT_552_PERMANENT;
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_ERR_INVALID_ARGUMENT); /* code 0 */
+    caps.code = 250;
+    caps.struct_size = 8;
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_ERR_INVALID_ARGUMENT);
+    caps.struct_size = sizeof caps;
+    caps.extensions = 1u << 20;
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_ERR_INVALID_ARGUMENT);
+    caps.extensions = SMTP_EXT_PIPELINING;
+    CHECK_EQ(plan.recipients, NULL); /* nothing written by a failed init */
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_OK);
+
+    CHECK_EQ(smtp_plan_next(NULL, &step), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_next(&plan, NULL), SMTP_ERR_NULL_ARGUMENT);
+    step.struct_size = 4;
+    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_ERR_INVALID_ARGUMENT);
+    step.struct_size = sizeof step;
+    plan.struct_size = 4;
+    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(step.action, 0);
+    plan.struct_size = sizeof plan;
+    CHECK_EQ(smtp_plan_connection_lost(NULL), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_reconnect(NULL, NULL, NULL), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_ERR_INVALID_ARGUMENT); /* not ended */
+    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, NULL, &about), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_receive(NULL, reply, 8, &out, &about), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(out.verdict, SMTP_VERDICT_RETRY);
+    CHECK_EQ(out.scope, SMTP_SCOPE_SESSION);
+    CHECK_EQ(smtp_plan_receive(&plan, NULL, 8, &out, &about), SMTP_ERR_NULL_ARGUMENT);
+    about.struct_size = 4;
+    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, &out, &about), SMTP_ERR_INVALID_ARGUMENT);
+    about.struct_size = sizeof about;
+    out.struct_size = 4;
+    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, &out, &about), SMTP_ERR_INVALID_ARGUMENT);
+    out.struct_size = sizeof out;
+    /* A plan with recipients but no array. */
+    saved = plan;
+    plan.recipients = NULL;
+    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_ERR_NULL_ARGUMENT);
+    plan = saved;
+
+    /* Corrupted private state: refused, and the plan is left as it was. */
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_MAIL, SMTP_PLAN_NO_RECIPIENT);
+    saved = plan;
+    plan.private_state[46] = 1; /* a spare word */
+    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, &out, &about), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(out.verdict, SMTP_VERDICT_RETRY);
+    CHECK_EQ(smtp_plan_connection_lost(&plan), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_ERR_INVALID_ARGUMENT);
+    memset(plan.private_state, 0xff, sizeof plan.private_state);
+    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(rcpts[0].state, SMTP_PLAN_QUEUED);
+    plan = saved;
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_RCPT, 0);
+
+    /* No recipient at all: QUIT at once. */
+    CHECK_EQ(smtp_plan_init(&plan, NULL, 0, NULL, NULL), SMTP_OK);
+    EXPECT_STEP(&plan, SMTP_PLAN_SEND_QUIT, SMTP_PLAN_NO_RECIPIENT);
+
+    CHECK(strcmp(smtp_plan_action_name(SMTP_PLAN_SEND_RCPT), "send-rcpt") == 0);
+    CHECK(strcmp(smtp_plan_action_name(SMTP_PLAN_RECONNECT), "reconnect") == 0);
+    CHECK(strcmp(smtp_plan_action_name(0), "unknown") == 0);
+    CHECK(strcmp(smtp_plan_action_name(12), "unknown") == 0);
+    CHECK(strcmp(smtp_plan_recipient_state_name(SMTP_PLAN_NOT_ATTEMPTED), "not-attempted") == 0);
+    CHECK(strcmp(smtp_plan_recipient_state_name(8), "unknown") == 0);
+    CHECK_EQ(smtp_domain_key(NULL, 0), smtp_domain_key("nobody", 6));
+}
+
 int main(void) {
     initializers();
     ehlo_capabilities();
@@ -343,6 +661,9 @@ int main(void) {
     larger_struct_is_written_only_as_far_as_known();
     safe_answer_on_bad_replies();
     names_and_registry();
+    plan_session();
+    plan_incomplete_malformed_reconnect();
+    plan_bad_arguments();
     threads();
     return check_report("api_test");
 }

@@ -5,14 +5,14 @@
 #
 #   fuzz/run.sh [seconds]
 #
-# Environment: FUZZ_TARGETS (default: all four), FUZZ_TOOLCHAIN (default: stable, with RUSTC_BOOTSTRAP=1 for cargo-fuzz's -Z flags),
+# Environment: FUZZ_TARGETS (default: all five), FUZZ_TOOLCHAIN (default: stable, with RUSTC_BOOTSTRAP=1 for cargo-fuzz's -Z flags),
 # FUZZ_ARGS (extra libFuzzer flags, such as -jobs=1).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 toolchain=${FUZZ_TOOLCHAIN:-stable}
 export RUSTC_BOOTSTRAP=${RUSTC_BOOTSTRAP:-1}
-targets=${FUZZ_TARGETS:-rust_api c_abi invariants differential}
+targets=${FUZZ_TARGETS:-rust_api c_abi invariants differential plan_c}
 
 # Seeds: every test vector and pipelined pairs of them, in each target's corpus folder.
 cargo run --quiet --example export_seeds -- fuzz/corpus || exit 1
@@ -21,6 +21,7 @@ cargo "+$toolchain" fuzz build --fuzz-dir fuzz || exit 1
 failed=()
 for target in $targets; do
     printf '\n===== fuzz %s for %ss\n' "$target" "$seconds"
+    mkdir -p "fuzz/corpus/$target" # plan_c has no seeds from the vectors
     # -max_len: a whole reply of MAX_REPLY_LEN (65536) bytes plus the 8-byte header and room.
     # shellcheck disable=SC2086
     if ! cargo "+$toolchain" fuzz run --fuzz-dir fuzz "$target" "fuzz/corpus/$target" -- \

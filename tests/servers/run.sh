@@ -19,7 +19,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 SERVERS=${SERVERS:-postfix exim opensmtpd scripted}
-RCPTS=${RCPTS:-8}         # recipients per message
+RCPTS=${RCPTS:-8}         # recipients per message (scripted server, first-digit runs)
+COUNTS=${COUNTS:-3 10 100} # recipients per message of the planner's runs on the real servers
 LIMIT=3                   # each server's recipient limit
 DELIVER=${DELIVER:-$ROOT/examples-c/build/deliver}
 WORK=$(mktemp -d /tmp/smtp-servers.XXXXXX)
@@ -117,6 +118,30 @@ copies() { # MAILDIR LOCALPART MARKER
     grep -rl --fixed-strings -- "$3" "$1/$2" 2>/dev/null | wc -l
 }
 
+# The mailbox names of the cases: each all-delivered case at each of COUNTS, each other
+# case at RCPTS recipients. FORMAT is printf's, given the local part twice.
+mailboxes() { # FORMAT ALL-DELIVERED-CASES... -- OTHER-CASES...
+    local format=$1 c n i others=
+    shift
+    for c in "$@"; do
+        if [ "$c" = -- ]; then others=1; continue; fi
+        if [ -n "$others" ]; then
+            for i in $(seq "$RCPTS"); do printf "$format" "$c-$i" "$c-$i"; done
+        else
+            for n in $COUNTS; do
+                for i in $(seq "$n"); do printf "$format" "$c-$n-$i" "$c-$n-$i"; done
+            done
+        fi
+    done
+}
+
+# Each count of COUNTS: expect_all_delivered NAME-COUNT with that many recipients.
+expect_all_delivered_counts() { # NAME MAILDIR PORT PIPELINED [deliver options]
+    local name=$1 n
+    shift
+    for n in $COUNTS; do RCPTS=$n expect_all_delivered "$name-$n" "$@"; done
+}
+
 # run_case NAME MAILDIR PORT [deliver options]: runs the client, waits for the server to
 # deliver what it accepted, and sets: rc, reported_{delivered,deferred,bounced}, received
 # (recipients with exactly one copy), duplicates, mismatches (report vs mailbox).
@@ -129,10 +154,13 @@ run_case() {
         "$name" "$marker" "$marker" >"$WORK/$name.eml"
     local rcpts=()
     for i in $(seq "$RCPTS"); do rcpts+=("$name-$i@test.example"); done
+    local t0=$(date +%s%N)
     timeout 120 "$DELIVER" -v -m "$WORK/$name.eml" "$@" 127.0.0.1 "$port" "${rcpts[@]}" \
         >"$out" 2>"$err"
     rc=$?
+    elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
     reported_delivered=$(grep -c '^delivered ' "$out")
+    reported_unattempted=$(grep -c '^not-attempted ' "$out")
     reported_deferred=$(grep -c '^deferred ' "$out")
     reported_bounced=$(grep -c '^bounced ' "$out")
     # Servers may deliver after the reply: wait until the reported copies are there, then a
@@ -153,13 +181,16 @@ run_case() {
         [ "$n" -eq 1 ] && received=$((received + 1))
         [ "$n" -gt 1 ] && duplicates=$((duplicates + 1))
         want=0; [ "$state" = delivered ] && want=1
+        # RFC 1047: the connection was lost after the message, which may or may not be kept.
+        grep -F " $addr:" "$out" | grep -q 'possibly delivered' && want=$n
         if [ "$n" -ne "$want" ]; then
             mismatches=$((mismatches + 1))
             log "    $addr: reported ${state:-nothing}, $n copies"
         fi
     done
     if grep -A1 '^C: MAIL' "$err" | grep '^C: RCPT' >/dev/null; then pipelined=yes; else pipelined=no; fi
-    log "  $name: $RCPTS recipients: exit $rc, reported $reported_delivered delivered / $reported_deferred deferred / $reported_bounced bounced; mailboxes: $received with one copy, $duplicates with more; pipelined: $pipelined; transactions: $(grep -c '^C: MAIL' "$err")"
+    transactions=$(grep -c '^C: MAIL' "$err") rcpt_commands=$(grep -c '^C: RCPT' "$err")
+    log "  $name: $RCPTS recipients: exit $rc, reported $reported_delivered delivered / $reported_deferred deferred / $reported_bounced bounced / $reported_unattempted not attempted; mailboxes: $received with one copy, $duplicates with more; pipelined: $pipelined; transactions: $transactions, RCPTs: $rcpt_commands, $elapsed_ms ms"
 }
 
 # The library run: every recipient delivered once, reported so, exit 0.
@@ -174,8 +205,11 @@ expect_all_delivered() { # NAME MAILDIR PORT PIPELINED(yes/no) [deliver options]
     [ "$mismatches" -eq 0 ] || fail "$name: report and mailboxes disagree"
     [ "$pipelined" = "$want_pipelined" ] || fail "$name: pipelined $pipelined, expected $want_pipelined"
     grep -q '^C: MAIL' "$WORK/$name.log" || fail "$name: no transaction"
-    [ "$(grep -c '^C: MAIL' "$WORK/$name.log")" -gt 1 ] ||
-        fail "$name: one transaction: the server's limit was never hit"
+    if [ "$RCPTS" -gt "$LIMIT" ]; then
+        [ "$transactions" -gt 1 ] || fail "$name: one transaction: the server's limit was never hit"
+    else
+        [ "$transactions" -eq 1 ] || fail "$name: $transactions transactions for $RCPTS recipients"
+    fi
 }
 
 # The first-digit run: some recipients not delivered, the report matching the mailboxes.
@@ -190,6 +224,7 @@ expect_first_digit_loses() { # NAME MAILDIR PORT [deliver options]
     first_digit_summary+=("$name: $reported_delivered/$RCPTS delivered, $reported_deferred deferred, $reported_bounced bounced")
 }
 first_digit_summary=()
+figures=()
 
 server_result() { # NAME
     if [ -n "$case_failed" ]; then failed+=("$1"); log "== $1: FAILED"
@@ -247,9 +282,8 @@ relay_transport = error:no mail leaves this test
 EOF
     # The mailboxes (maildirs) of the recipients the cases use.
     local c i
-    for c in postfix-pipelining postfix-no-pipelining postfix-first-digit; do
-        for i in $(seq "$RCPTS"); do echo "$c-$i@test.example $c-$i/"; done
-    done >"$d/etc/vmailbox"
+    mailboxes '%s@test.example %s/\n' postfix-pipelining postfix-no-pipelining \
+        postfix-learning postfix-no-learning postfix-told -- postfix-first-digit >"$d/etc/vmailbox"
     # master.cf: the Debian template, the smtp listener on our port, nothing chrooted.
     sed -e '/^#/d' -e "s/^smtp      inet /$port inet /" \
         -e 's/^\([^ ]\+ \+[^ ]\+ \+[^ ]\+ \+[^ ]\+ \+\)y /\1n /' \
@@ -261,10 +295,21 @@ EOF
         fail "postfix did not start"; server_result postfix; return
     fi
     PIDFILES+=("$d/spool/pid/master.pid")
-    expect_all_delivered postfix-pipelining "$d/mail" "$port" yes
-    expect_all_delivered postfix-no-pipelining "$d/mail" "$port" no --no-pipelining
+    expect_all_delivered_counts postfix-pipelining "$d/mail" "$port" yes
+    expect_all_delivered_counts postfix-no-pipelining "$d/mail" "$port" no --no-pipelining
     expect_first_digit_loses postfix-first-digit "$d/mail" "$port"
-    grep -q '452 4.5.3 Error: too many recipients' "$WORK/postfix-pipelining.log" ||
+    # README's figures: the most recipients, learning the limit, not learning it, told it.
+    local n=${COUNTS##* } how
+    for how in learning no-learning told; do
+        case $how in
+            learning) set -- ;;
+            no-learning) set -- --no-learning ;;
+            told) set -- -n "$LIMIT" ;;
+        esac
+        RCPTS=$n expect_all_delivered "postfix-$how-$n" "$d/mail" "$port" yes "$@"
+        figures+=("$n recipients, limit $LIMIT, Postfix, $how: $transactions transactions, $rcpt_commands RCPTs, $elapsed_ms ms")
+    done
+    grep -q '452 4.5.3 Error: too many recipients' "$WORK/postfix-pipelining-${COUNTS##* }.log" ||
         fail "postfix did not say 452 4.5.3"
     postfix -c "$d/etc" stop >/dev/null 2>&1
     unset 'STOPS[-1]'
@@ -284,9 +329,8 @@ exim_instance() { # NAME REJECT(true/false)
     port=$(free_port)
     mkdir -p "$d/spool" "$d/log" "$d/mail"
     chown Debian-exim:Debian-exim "$d/spool" "$d/log" "$d/mail"
-    for c in "$name-pipelining" "$name-no-pipelining" "$name-first-digit"; do
-        for i in $(seq "$RCPTS"); do echo "$c-$i: $c-$i"; done
-    done >"$d/local_parts"
+    mailboxes '%s: %s\n' "$name-pipelining" "$name-no-pipelining" -- "$name-first-digit" \
+        >"$d/local_parts"
     cat >"$d/exim.conf" <<EOF
 exim_user = Debian-exim
 exim_group = Debian-exim
@@ -340,8 +384,8 @@ EOF
     if ! wait_port "$port"; then
         tail -20 "$d/daemon.log" "$d"/log/*; fail "exim did not start"; server_result "$name"; return
     fi
-    expect_all_delivered "$name-pipelining" "$d/mail" "$port" yes
-    expect_all_delivered "$name-no-pipelining" "$d/mail" "$port" no --no-pipelining
+    expect_all_delivered_counts "$name-pipelining" "$d/mail" "$port" yes
+    expect_all_delivered_counts "$name-no-pipelining" "$d/mail" "$port" no --no-pipelining
     expect_first_digit_loses "$name-first-digit" "$d/mail" "$port"
     stop_pid "$d/exim.pid"
     server_result "$name"
@@ -351,10 +395,11 @@ test_exim() {
     unpack exim4-daemon-light || { fail "cannot unpack exim"; server_result exim; return; }
     need_user Debian-exim /var/spool/exim4
     exim_instance exim-452 false
-    grep -q '^S: 452 ' "$WORK/exim-452-pipelining.log" || fail "exim did not say 452"
+    local log=pipelining-${COUNTS##* }.log
+    grep -q '^S: 452 ' "$WORK/exim-452-$log" || fail "exim did not say 452"
     exim_instance exim-552 true
-    grep -q '^S: 552 ' "$WORK/exim-552-pipelining.log" || fail "exim did not say 552"
-    grep -q '^S: 554 ' "$WORK/exim-552-pipelining.log" || fail "exim did not say 554 to DATA"
+    grep -q '^S: 552 ' "$WORK/exim-552-$log" || fail "exim did not say 552"
+    grep -q '^S: 554 ' "$WORK/exim-552-$log" || fail "exim did not say 554 to DATA"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -396,10 +441,10 @@ EOF
         tail -20 "$d/smtpd.log"; fail "opensmtpd did not start"; server_result $name; return
     fi
     # No PIPELINING offered: the client must not pipeline, with or without --no-pipelining.
-    expect_all_delivered "$name" "$d/mail" "$port" no
+    expect_all_delivered_counts "$name" "$d/mail" "$port" no
     expect_first_digit_loses "$name-first-digit" "$d/mail" "$port"
-    grep -q '^S: 451 4.5.3 ' "$WORK/$name.log" || fail "opensmtpd did not say 451 4.5.3"
-    grep -q '^S: 250-PIPELINING' "$WORK/$name.log" && fail "opensmtpd offered PIPELINING"
+    grep -q '^S: 451 4.5.3 ' "$WORK/$name-${COUNTS##* }.log" || fail "opensmtpd did not say 451 4.5.3"
+    grep -q '^S: 250-PIPELINING' "$WORK/$name-${COUNTS##* }.log" && fail "opensmtpd offered PIPELINING"
     stop_pid "$d/smtpd.pid"
     server_result $name
 }
@@ -407,10 +452,11 @@ EOF
 # ---------------------------------------------------------------------------------------
 # The scripted server (tests/servers/scripted.py), one process per scenario.
 
-expect_counts() { # NAME DELIVERED DEFERRED BOUNCED EXIT: the report, and mailboxes agreeing
-    [ "$reported_delivered/$reported_deferred/$reported_bounced" = "$2/$3/$4" ] ||
-        fail "$1: reported $reported_delivered/$reported_deferred/$reported_bounced delivered/deferred/bounced, expected $2/$3/$4"
-    [ "$rc" -eq "$5" ] || fail "$1: exit status $rc, expected $5"
+expect_counts() { # NAME DELIVERED DEFERRED BOUNCED NOT-ATTEMPTED EXIT: the report, mailboxes agreeing
+    local got="$reported_delivered/$reported_deferred/$reported_bounced/$reported_unattempted"
+    [ "$got" = "$2/$3/$4/$5" ] ||
+        fail "$1: reported $got delivered/deferred/bounced/not attempted, expected $2/$3/$4/$5"
+    [ "$rc" -eq "$6" ] || fail "$1: exit status $rc, expected $6"
     [ "$duplicates" -eq 0 ] || fail "$1: $duplicates recipients got more than one copy"
     [ "$mismatches" -eq 0 ] || fail "$1: report and mailboxes disagree"
 }
@@ -458,18 +504,54 @@ test_scripted() {
     log "== scripted-greet521"
     start_scripted greet521
     run_case scripted-greet521 "$maildir" "$port"
-    expect_counts scripted-greet521 0 0 "$RCPTS" 2
+    expect_counts scripted-greet521 0 0 "$RCPTS" 0 2
     stop_scripted greet521
     server_result scripted-greet521
 
-    # 421 in the second transaction: the first 3 delivered, the rest deferred.
+    # 421 in each connection's second transaction: the first 3 delivered, the rest need
+    # another connection; given 3 connections, all delivered.
     log "== scripted-421mid"
     start_scripted 421mid
     run_case scripted-421mid "$maildir" "$port"
-    expect_counts scripted-421mid 3 $((RCPTS - 3)) 0 1
+    expect_counts scripted-421mid 3 0 0 $((RCPTS - 3)) 1
     grep -q '^C: QUIT' "$WORK/scripted-421mid.log" && fail "scripted-421mid: QUIT after 421"
+    run_case scripted-421mid-reconnect "$maildir" "$port" -c 3
+    expect_counts scripted-421mid-reconnect "$RCPTS" 0 0 0 0
     stop_scripted 421mid
     server_result scripted-421mid
+
+    # LIMITS RCPTMAX=3 MAILMAX=2: two transactions of 3, the rest need another connection;
+    # given 2 connections, all delivered. No RCPT and no MAIL refused.
+    log "== scripted-mailmax"
+    start_scripted mailmax
+    run_case scripted-mailmax "$maildir" "$port"
+    expect_counts scripted-mailmax 6 0 0 $((RCPTS - 6)) 1
+    run_case scripted-mailmax-reconnect "$maildir" "$port" -c 2
+    expect_counts scripted-mailmax-reconnect "$RCPTS" 0 0 0 0
+    grep -q '^S: 4' "$WORK/scripted-mailmax.log" "$WORK/scripted-mailmax-reconnect.log" &&
+        fail "scripted-mailmax: a command was refused although LIMITS was advertised"
+    stop_scripted mailmax
+    server_result scripted-mailmax
+
+    # The connection cut after the final dot of the second transaction, the message kept:
+    # its 3 recipients deferred as possibly delivered (RFC 1047), never reported delivered.
+    log "== scripted-cutdot"
+    start_scripted cutdot
+    run_case scripted-cutdot "$maildir" "$port"
+    expect_counts scripted-cutdot 3 3 0 $((RCPTS - 6)) 1
+    [ "$(grep -c 'possibly delivered' "$WORK/scripted-cutdot.out")" -eq 3 ] ||
+        fail "scripted-cutdot: not 3 recipients possibly delivered"
+    stop_scripted cutdot
+    server_result scripted-cutdot
+
+    # 250 after 452 in one pipelined transaction (Exim bug 2693): each recipient once.
+    log "== scripted-bug2693"
+    start_scripted bug2693
+    expect_all_delivered scripted-bug2693 "$maildir" "$port" yes
+    grep -A1 '^S: 452' "$WORK/scripted-bug2693.log" | grep -q '^S: 250 2.1.5' ||
+        fail "scripted-bug2693: no 250 after a 452"
+    stop_scripted bug2693
+    server_result scripted-bug2693
 }
 
 # ---------------------------------------------------------------------------------------
@@ -482,5 +564,6 @@ for server in $SERVERS; do "test_$server"; done
 
 log ""
 for s in "${first_digit_summary[@]}"; do log "first-digit contrast: $s"; done
+for s in "${figures[@]}"; do log "figure: $s"; done
 log "servers: ${#passed[@]} passed, ${#failed[@]} failed${failed:+ (${failed[*]})} in $(($(date +%s) - started)) s"
 [ ${#failed[@]} -eq 0 ]

@@ -19,6 +19,11 @@ accepted message once per accepted recipient as MAILDIR/<local part>/<n>.eml. Sc
              a client that honours LIMITS never sees the 452
   421mid     no PIPELINING, at most 3 recipients ("452 4.5.3"), and "421 4.3.2" to the second
              RCPT of the second transaction, then closes
+  mailmax    PIPELINING, "LIMITS RCPTMAX=3 MAILMAX=2", and it enforces both ("452 4.5.3")
+  cutdot     no PIPELINING, at most 3 recipients ("452 4.5.3"); in the second transaction it
+             keeps the message and closes the connection after the final dot, with no reply
+  bug2693    PIPELINING, at most 3 recipients ("452 4.5.3"), but a RCPT right after a refused
+             one is accepted (Exim bug 2693: 250 after 452 in one transaction)
 """
 import os
 import socket
@@ -36,6 +41,11 @@ SCENARIOS = {
     "limits": dict(pipelining=True, limit=3, over="452 4.5.3 Error: too many recipients",
                    limits="RCPTMAX=3"),
     "421mid": dict(pipelining=False, limit=3, over="452 4.5.3 Too many recipients", close_at=(2, 2)),
+    "mailmax": dict(pipelining=True, limit=3, over="452 4.5.3 Too many recipients",
+                    limits="RCPTMAX=3 MAILMAX=2", mail_max=2),
+    "cutdot": dict(pipelining=False, limit=3, over="452 4.5.3 Too many recipients", cut_after_dot=2),
+    "bug2693": dict(pipelining=True, limit=3, over="452 4.5.3 Too many recipients",
+                    accept_after_over=True),
 }
 
 
@@ -107,8 +117,11 @@ class Session:
             elif verb == "HELO":
                 self.reply("250", "mx.example.net")
             elif verb == "MAIL":
-                sender, rcpts = line[10:].strip("<>"), []
                 transactions += 1
+                if transactions > sc.get("mail_max", transactions):
+                    self.reply("452", "4.5.3 Too many transactions")
+                    continue
+                sender, rcpts, refused_last = line[10:].strip("<>"), [], False
                 self.reply("250", "2.1.0 Ok")
             elif verb == "RCPT":
                 if sender is None:
@@ -116,10 +129,12 @@ class Session:
                 elif sc.get("close_at") == (transactions, len(rcpts) + 1):
                     self.reply("421", "4.3.2 mx.example.net Service shutting down")
                     return
-                elif len(rcpts) >= sc["limit"]:
+                elif len(rcpts) >= sc["limit"] and not (sc.get("accept_after_over") and refused_last):
                     code, text = sc["over"].split(" ", 1)
+                    refused_last = True
                     self.reply(code, text)
                 else:
+                    refused_last = False
                     rcpts.append(line[8:].strip().strip("<>"))
                     self.reply("250", "2.1.5 Ok")
             elif verb == "DATA":
@@ -136,6 +151,8 @@ class Session:
                         break
                     message += (data[1:] if data.startswith(".") else data).encode() + b"\n"
                 self.store(rcpts, message)
+                if sc.get("cut_after_dot") == transactions:
+                    return
                 self.reply("250", f"2.0.0 Ok: queued for {len(rcpts)}")
                 sender, rcpts = None, []
             elif verb == "RSET":

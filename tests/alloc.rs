@@ -168,3 +168,84 @@ fn classification_allocates_nothing() {
     }
     assert_eq!(checked, 2 * rows.len() - 1);
 }
+
+/// A server with a limit of 3 that answers `452 4.5.3` past it, for the planning test; its
+/// replies are static, so the session allocates only what the planner would.
+fn limited_reply(action: smtp_verdict::Action, accepted: &mut u32) -> &'static [u8] {
+    use smtp_verdict::Action;
+    match action {
+        Action::Mail => {
+            *accepted = 0;
+            b"250 2.1.0 Ok\r\n"
+        }
+        Action::Rcpt(_) if *accepted < 3 => {
+            *accepted += 1;
+            b"250-2.1.5 Ok\r\n250 2.1.5 (multiline)\r\n"
+        }
+        Action::Rcpt(_) => b"452 4.5.3 Error: too many recipients\r\n",
+        Action::Data => b"354 End data with <CR><LF>.<CR><LF>\r\n",
+        Action::Message => b"250 2.0.0 Ok: queued as 4F2D1\r\n",
+        Action::Rset => b"250 2.0.0 Ok\r\n",
+        Action::Quit => b"221 2.0.0 Bye\r\n",
+        _ => b"",
+    }
+}
+
+#[test]
+fn planning_allocates_nothing() {
+    use smtp_verdict::{Action, PlanOptions, Planner, Recipient, RecipientState, parse_ehlo};
+    let caps = parse_ehlo(b"250-mx.example.net\r\n250-PIPELINING\r\n250 8BITMIME\r\n").unwrap();
+    for pipelining in [true, false] {
+        for piece in [1, 7, usize::MAX] {
+            let mut records = [Recipient::new(0); 10];
+            let options = PlanOptions {
+                pipelining,
+                ..PlanOptions::default()
+            };
+            // The server's bytes not yet read, in a fixed buffer.
+            let mut pending = [0u8; 1024];
+            let (mut len, mut accepted, mut done) = (0, 0, false);
+            let allocations = allocations_in(|| {
+                let mut plan = Planner::new(&mut records, &caps, &options);
+                loop {
+                    match plan.next_action() {
+                        Action::Done | Action::Reconnect => break,
+                        Action::Wait => {
+                            let mut fed = len.min(piece);
+                            loop {
+                                match plan.receive(&pending[..fed]) {
+                                    Ok(r) => {
+                                        let used = r.classification.consumed;
+                                        pending.copy_within(used..len, 0);
+                                        len -= used;
+                                        fed -= used;
+                                    }
+                                    Err(Error::Incomplete) if fed < len => {
+                                        fed = len.min(fed.saturating_add(piece));
+                                    }
+                                    Err(e) => panic!("{e}"),
+                                }
+                                if fed == 0 {
+                                    break;
+                                }
+                            }
+                        }
+                        action => {
+                            let reply = limited_reply(action, &mut accepted);
+                            pending[len..len + reply.len()].copy_from_slice(reply);
+                            len += reply.len();
+                        }
+                    }
+                }
+                done = true;
+            });
+            assert!(done);
+            assert_eq!(allocations, 0, "pipelining {pipelining}, pieces of {piece}");
+            assert!(
+                records
+                    .iter()
+                    .all(|r| r.state() == Some(RecipientState::Delivered))
+            );
+        }
+    }
+}

@@ -828,9 +828,10 @@ typedef struct smtp_plan_recipient {
 
 /**
  * A plan: the state of the delivery of one message to its recipients, over one connection
- * and then, through `smtp_plan_reconnect`, the next ones. The caller owns it (and may keep
- * it anywhere, copy it, or drop it at any time: it holds no resource); set `struct_size`
- * to `sizeof(smtp_plan)` (or use `SMTP_PLAN_INIT`) and call `smtp_plan_init`.
+ * and then, through `smtp_plan_reconnect`, the next ones. The caller owns it: plain data that
+ * holds no resource, so it may live anywhere, be moved with `memcpy`, or be dropped at any
+ * time (a copy must not be used beside the original: both would write the same records). Set
+ * `struct_size` to `sizeof(smtp_plan)` (or use `SMTP_PLAN_INIT`) and call `smtp_plan_init`.
  */
 typedef struct smtp_plan {
   /**
@@ -844,7 +845,8 @@ typedef struct smtp_plan {
   uint32_t private_state[47];
   /**
    * The records, as given to `smtp_plan_init`; the library works in them in place. Do not
-   * change this or `recipient_count` (but to point them to a copy of the same records).
+   * change this or `recipient_count`, except to point them at a copy of the same records
+   * (after moving the array, say).
    */
   struct smtp_plan_recipient *recipients;
   /**

@@ -578,3 +578,88 @@ fn c_side_refusals() {
         }
     }
 }
+
+/// A newer caller's structs are larger: the library writes only what it knows, never
+/// `struct_size`, and reads the plan and options no further than `sizeof`.
+#[test]
+fn larger_structs_are_written_only_as_far_as_known() {
+    #[repr(C, align(8))]
+    struct Room([u8; 128]);
+    const CANARY: u8 = 0xa5;
+    fn room<T>(extra: usize) -> (Room, usize) {
+        let mut r = Room([CANARY; 128]);
+        let size = size_of::<T>() + extra;
+        r.0[..size_of::<T>()].fill(0);
+        r.0[..4].copy_from_slice(&(size as u32).to_ne_bytes());
+        (r, size)
+    }
+    let mut records = [c::smtp_plan_recipient::default(); 1];
+    let mut plan = Box::new(c::smtp_plan {
+        struct_size: size_of::<c::smtp_plan>() as u32 + 16,
+        ..Default::default()
+    });
+    let (mut opts, _) = room::<c::smtp_plan_options>(8);
+    opts.0[12..16].copy_from_slice(&c::SMTP_PLAN_PIPELINING.to_ne_bytes());
+    let caps = c_caps(b"250-mx\r\n250 PIPELINING\r\n");
+    // SAFETY: live locals; the options room is larger than its struct_size says.
+    let status = unsafe {
+        c::smtp_plan_init(
+            &mut *plan,
+            records.as_mut_ptr(),
+            1,
+            &caps,
+            opts.0.as_ptr().cast(),
+        )
+    };
+    assert_eq!(status, smtp_status::SMTP_OK);
+    let (mut step, step_size) = room::<c::smtp_plan_step>(12);
+    // SAFETY: the step room is 128 bytes, more than its struct_size.
+    let status = unsafe { c::smtp_plan_next(&mut *plan, step.0.as_mut_ptr().cast()) };
+    assert_eq!(status, smtp_status::SMTP_OK);
+    assert_eq!(&step.0[..4], &(step_size as u32).to_ne_bytes());
+    assert_eq!(
+        &step.0[4..8],
+        &(c::smtp_plan_action::SMTP_PLAN_SEND_MAIL as u32).to_ne_bytes()
+    );
+    assert!(
+        step.0[size_of::<c::smtp_plan_step>()..]
+            .iter()
+            .all(|&b| b == CANARY)
+    );
+    // Pipelined: the RCPT comes before any reply.
+    // SAFETY: as above.
+    let status = unsafe { c::smtp_plan_next(&mut *plan, step.0.as_mut_ptr().cast()) };
+    assert_eq!(status, smtp_status::SMTP_OK);
+    assert_eq!(
+        &step.0[4..8],
+        &(c::smtp_plan_action::SMTP_PLAN_SEND_RCPT as u32).to_ne_bytes()
+    );
+    let (mut about, about_size) = room::<c::smtp_plan_reply>(4);
+    let mut out = c::smtp_result {
+        struct_size: size_of::<c::smtp_result>() as u32,
+        ..Default::default()
+    };
+    let reply = b"250 2.1.0 Ok\r\n";
+    // SAFETY: live locals; the about room is larger than its struct_size.
+    let status = unsafe {
+        c::smtp_plan_receive(
+            &mut *plan,
+            reply.as_ptr(),
+            reply.len(),
+            &mut out,
+            about.0.as_mut_ptr().cast(),
+        )
+    };
+    assert_eq!(status, smtp_status::SMTP_OK);
+    assert_eq!(&about.0[..4], &(about_size as u32).to_ne_bytes());
+    assert_eq!(
+        &about.0[4..8],
+        &(c::smtp_command::SMTP_CMD_MAIL as u32).to_ne_bytes()
+    );
+    assert!(
+        about.0[size_of::<c::smtp_plan_reply>()..]
+            .iter()
+            .all(|&b| b == CANARY)
+    );
+    assert_eq!(plan.struct_size, size_of::<c::smtp_plan>() as u32 + 16);
+}

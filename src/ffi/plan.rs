@@ -199,9 +199,10 @@ pub struct smtp_plan_options {
 }
 
 /// A plan: the state of the delivery of one message to its recipients, over one connection
-/// and then, through `smtp_plan_reconnect`, the next ones. The caller owns it (and may keep
-/// it anywhere, copy it, or drop it at any time: it holds no resource); set `struct_size`
-/// to `sizeof(smtp_plan)` (or use `SMTP_PLAN_INIT`) and call `smtp_plan_init`.
+/// and then, through `smtp_plan_reconnect`, the next ones. The caller owns it: plain data that
+/// holds no resource, so it may live anywhere, be moved with `memcpy`, or be dropped at any
+/// time (a copy must not be used beside the original: both would write the same records). Set
+/// `struct_size` to `sizeof(smtp_plan)` (or use `SMTP_PLAN_INIT`) and call `smtp_plan_init`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct smtp_plan {
@@ -211,7 +212,8 @@ pub struct smtp_plan {
     /// gives `SMTP_ERR_INVALID_ARGUMENT`.
     pub private_state: [u32; 47],
     /// The records, as given to `smtp_plan_init`; the library works in them in place. Do not
-    /// change this or `recipient_count` (but to point them to a copy of the same records).
+    /// change this or `recipient_count`, except to point them at a copy of the same records
+    /// (after moving the array, say).
     pub recipients: *mut smtp_plan_recipient,
     /// How many records `recipients` holds.
     pub recipient_count: usize,

@@ -1215,7 +1215,8 @@ smtp_status smtp_plan_connection_lost(struct smtp_plan *plan);
  * `smtp_plan_init`), for the recipients `SMTP_PLAN_NOT_ATTEMPTED`, which become pending. What
  * the plan learned of recipient limits stays; the records of the others stay as they are.
  * `options` (NULL: the defaults) gives this connection's limits, pipelining and chunking;
- * LMTP and learning stay as `smtp_plan_init` set them.
+ * LMTP, learning and the classifier options stay as `smtp_plan_init` set them (those bits
+ * are checked, then not used).
  *
  * Statuses: `SMTP_OK`; `SMTP_ERR_INVALID_ARGUMENT` when the plan has not ended (its step is not
  * `SMTP_PLAN_DONE` or `SMTP_PLAN_RECONNECT`), and as for `smtp_plan_init` and

@@ -561,7 +561,6 @@ fn session(seed: u64, verbose: bool) -> Outcome {
         }
     }
     let transactions = plan.transactions();
-    drop(plan);
     if verbose {
         eprintln!("{}", server.log.join("\n"));
     }

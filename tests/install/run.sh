@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the library with cargo-c into a temporary prefix and uses it as a C project would:
 # the examples through pkg-config (shared, then static), a CMake project through
-# pkg_check_modules, and checks of the soname, exported symbols, header and versions.
+# pkg_check_modules, and checks of the soname, exported and versioned symbols, header and versions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -17,6 +17,9 @@ trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
 cargo cinstall --release --prefix "$prefix" --libdir "$prefix/lib" >"$work/cinstall.log" 2>&1 ||
     { cat "$work/cinstall.log"; fail "cargo cinstall"; }
+
+# Versioned symbols (abi/smtp_verdict.map): cargo-c's shared library, linked again.
+bash abi/link-shared.sh "$prefix/lib"
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 IFS=. read -r major minor patch <<<"$version"
@@ -35,12 +38,17 @@ cmp "$prefix/include/smtp_verdict.h" include/smtp_verdict.h || fail "installed h
 grep -q '^Libs.private:.*-l' "$lib/pkgconfig/smtp_verdict.pc" || fail "no Libs.private in the .pc file"
 
 # Only the smtp_ functions are exported.
-others=$(nm -D --defined-only "$lib/libsmtp_verdict.so" | awk '$2 ~ /[TDBRW]/ {print $3}' | grep -v '^smtp_' || true)
+others=$(nm -D --defined-only "$lib/libsmtp_verdict.so" | awk '$2 ~ /[TDBRW]/ {sub(/@.*/, "", $3); print $3}' | grep -v '^smtp_' || true)
 [ -z "$others" ] || fail "exports other than smtp_*: $others"
-exported=$(nm -D --defined-only "$lib/libsmtp_verdict.so" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ')
+exported=$(nm -D --defined-only "$lib/libsmtp_verdict.so" | awk '$2 == "T" {sub(/@.*/, "", $3); print $3}' | sort | tr '\n' ' ')
 declared=$(grep -o '\bsmtp_[a-z_]*(' include/smtp_verdict.h | tr -d '(' | sort -u | tr '\n' ' ')
 [ "$exported" = "$declared" ] || fail "exported [$exported] but the header declares [$declared]"
 echo "exports: $exported"
+# Every function carries a version node, and the map lists exactly the header's functions.
+mapped=$(grep -o '^ *smtp_[a-z_]*;' abi/smtp_verdict.map | tr -d ' ;' | sort | tr '\n' ' ')
+[ "$mapped" = "$declared" ] || fail "abi/smtp_verdict.map lists [$mapped], the header declares [$declared]"
+unversioned=$(objdump -T "$lib/libsmtp_verdict.so" | awk '$NF ~ /^smtp_/ && $(NF-1) !~ /^SMTP_VERDICT_/' || true)
+[ -z "$unversioned" ] || fail "symbols without a version: $unversioned"
 
 export PKG_CONFIG_PATH=$lib/pkgconfig
 cc=${CC:-cc}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the library with cargo-c into a temporary prefix and uses it as a C project would:
-# the examples through pkg-config (shared, then static), a CMake project through
-# pkg_check_modules, and checks of the soname, exported and versioned symbols, header and versions.
+# the examples through pkg-config (shared, then static), CMake projects through
+# pkg_check_modules and through the installed package config, a Meson project, the manual
+# pages, and checks of the soname, exported and versioned symbols, header and versions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -85,6 +86,32 @@ done
 cmake -S tests/install/cmake -B "$work/cmake" >/dev/null
 cmake --build "$work/cmake" >/dev/null
 LD_LIBRARY_PATH=$lib "$work/cmake/version" "$version"
+
+# CMake, through the installed package config: find_package with the version, both targets.
+cmake_version=$(sed -n 's/^set(PACKAGE_VERSION "\(.*\)")$/\1/p' cmake/smtp_verdictConfigVersion.cmake)
+[ "$cmake_version" = "$version" ] || fail "cmake/smtp_verdictConfigVersion.cmake says $cmake_version, Cargo.toml $version"
+cmake -S tests/install/cmake-config -B "$work/cmake-config" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DSMTP_VERDICT_WANT="$major.$minor" >"$work/cmake-config.log" || { cat "$work/cmake-config.log"; fail "find_package"; }
+cmake --build "$work/cmake-config" >/dev/null
+LD_LIBRARY_PATH=$lib "$work/cmake-config/version" "$version"
+if ldd "$work/cmake-config/version_static" | grep libsmtp_verdict >/dev/null; then fail "smtp_verdict_static links the shared library"; fi
+"$work/cmake-config/version_static" "$version"
+# A version the package does not satisfy is refused (a newer minor while the major is 0).
+if cmake -S tests/install/cmake-config -B "$work/cmake-newer" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DSMTP_VERDICT_WANT="$major.$((minor + 1))" >/dev/null 2>&1; then fail "find_package accepted $major.$((minor + 1))"; fi
+
+# Meson, through pkg-config (shared and static).
+meson setup "$work/meson" tests/install/meson -Dwant="$major.$minor" >"$work/meson.log" 2>&1 ||
+    { cat "$work/meson.log"; fail "meson setup"; }
+meson compile -C "$work/meson" >/dev/null || fail "meson compile"
+LD_LIBRARY_PATH=$lib "$work/meson/version" "$version"
+"$work/meson/version_static" "$version"
+
+# The manual pages, installed where man finds them.
+for page in man3/smtp_classify_reply.3 man3/smtp_plan_next.3 man3/smtp_result.3 man7/smtp_verdict.7; do
+    [ -f "$prefix/share/man/$page" ] || fail "missing $prefix/share/man/$page"
+done
+[ "$(ls "$prefix/share/man/man3" | wc -l)" = "$(ls man/man3 | wc -l)" ] || fail "not every man page installed"
 
 # The build tree, uninstalled: smtp_verdict-uninstalled.pc at the root, found by pkg-config
 # before any installed file, names the static archive cargo builds.

@@ -53,7 +53,7 @@ check() {
 check "$root"
 
 # The check must catch a break: a field inserted at the front of smtp_result.
-git archive HEAD | tar -x -C "$work" --one-top-level=crate
+mkdir "$work/crate" && git archive HEAD | tar -x -C "$work/crate"
 python3 - "$work/crate/src" <<'PY'
 import pathlib, re, sys
 for p in pathlib.Path(sys.argv[1]).rglob("*.rs"):

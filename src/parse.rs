@@ -1,12 +1,20 @@
 //! The reply parser: RFC 5321 4.2 reply lines, RFC 3463 enhanced codes, pipelined streams.
 //!
-//! Line ends are found a word at a time (memchr for long lines); each complete line's head is
-//! read by `line_head`. Only complete lines are judged, so a reply cut anywhere is
-//! `Incomplete`, never a wrong answer.
+//! Line ends are found a word at a time (memchr for long lines); each complete line is read by
+//! the grammar, `reply_line`, written with nom combinators. Only complete lines are judged, so
+//! a reply cut anywhere is `Incomplete`, never a wrong answer.
 //! The [`Scanner`] keeps what earlier calls learned, so a caller whose buffer grows a byte at a
 //! time pays for each byte once, not once per call.
 
 use core::ops::Range;
+
+use nom::{
+    Parser,
+    branch::alt,
+    bytes::complete::take_while,
+    combinator::{map, opt, peek, value},
+    sequence::{preceded, terminated},
+};
 
 use crate::{
     Classification, Context, EnhancedCode, Error, Flags, MAX_LINE_LEN, MAX_REPLY_LEN, Options,
@@ -146,131 +154,160 @@ pub struct Scanner {
     enhanced: u32,
 }
 
-/// One reply line's head: code, whether it is the last line, enhanced code, where text starts.
-struct LineHead {
+/// One reply line as the grammar reads it: code, whether it is the last line, enhanced code,
+/// where the text lies in the line, and how the line ends.
+#[derive(Clone, Copy)]
+struct Line {
     code: u16,
+    /// The code's first two digits.
     digits: [u8; 2],
     last: bool,
     /// An [`EnhancedCode`]'s word, 0 for none.
     enhanced: u32,
     text_start: usize,
+    /// Where the line end starts.
+    text_end: usize,
+    /// The line ended in LF without CR.
+    bare_lf: bool,
 }
+
+/// nom's result with no error detail: a line that does not parse is malformed, whatever the
+/// reason, so the error carries nothing (and costs nothing to build).
+type PResult<'a, T> = nom::IResult<&'a [u8], T, ()>;
 
 fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// One to three digits, not followed by a fourth.
+/// The grammar's terminal: one byte for which `pred` holds (nom's `satisfy` for bytes,
+/// without the detour through `char`).
 #[inline(always)]
-fn number(i: &[u8]) -> Option<(u16, &[u8])> {
-    // A byte's digit value, or 10 and above for a non-digit or the end.
-    let digit = |k: usize| i.get(k).map_or(10, |b| u16::from(b.wrapping_sub(b'0')));
-    let (a, b, c) = (digit(0), digit(1), digit(2));
-    if a > 9 {
-        None
-    } else if b > 9 {
-        Some((a, &i[1..]))
-    } else if c > 9 {
-        Some((a * 10 + b, &i[2..]))
-    } else if digit(3) > 9 {
-        Some((a * 100 + b * 10 + c, &i[3..]))
-    } else {
-        None
+fn byte(pred: impl Fn(u8) -> bool) -> impl Fn(&[u8]) -> PResult<'_, u8> {
+    move |i| match i {
+        [b, rest @ ..] if pred(*b) => Ok((rest, *b)),
+        _ => Err(nom::Err::Error(())),
     }
 }
 
-/// Spaces, then `class "." subject "." detail` followed by SP, HTAB or the end of the line
-/// (RFC 3463); returns the code as an [`EnhancedCode`]'s word and the bytes it took (in the
-/// usual form its blank too, one test fewer in the caller's loop over blanks); `(0, 0)` for
-/// none. Two words rather than an `Option` with the rest of the line: they come back in
-/// registers.
+/// One ASCII digit, as its value.
 #[inline(always)]
-fn enhanced_code(i: &[u8]) -> (u32, usize) {
-    // Most text without a code starts with a letter: one look suffices.
-    if !matches!(i.first(), Some(b'2' | b'4' | b'5' | b' ')) {
-        return (0, 0);
-    }
-    // The usual form first, read as one word: one-digit subject and detail, then a blank.
-    // (Everything is taken from the word: bytes read one by one made the compiler build the
-    // word from them.)
-    if let Some(&bytes) = i.first_chunk::<8>() {
-        let word = u64::from_le_bytes(bytes);
-        let byte = |k: u32| (word >> (8 * k)) as u8;
-        // Bytes 1 and 3 are dots; 0, 2 and 4 have a digit's high half, and keep it with 6
-        // added (no carry leaves a byte that passed the first test). Byte 0, a digit now,
-        // passed the first look: it is a 2, 4 or 5.
-        let dots_and_digits = word & 0xf0_ff_f0_ff_f0 == 0x30_2e_30_2e_30
-            && (word + 0x06_00_06_00_06) & 0xf0_00_f0_00_f0 == 0x30_00_30_00_30;
-        if dots_and_digits && is_blank(byte(5)) {
-            let digit = |k: u32| u32::from(byte(k) & 0xf);
-            return (pack_enhanced(digit(0), digit(2), digit(4)), 6);
-        }
-    }
-    enhanced_code_general(i)
+fn digit(i: &[u8]) -> PResult<'_, u8> {
+    map(byte(|b| b.is_ascii_digit()), |b| b - b'0').parse(i)
 }
 
-/// [`enhanced_code`] in any form (subject and detail of up to three digits, spaces before):
-/// out of line, so the usual form's code stays small.
-#[inline(never)]
-fn enhanced_code_general(line: &[u8]) -> (u32, usize) {
-    let code = || {
-        let mut i = line;
-        while let [b' ', rest @ ..] = i {
-            i = rest;
-        }
-        let [class @ (b'2' | b'4' | b'5'), b'.', i @ ..] = i else {
-            return None;
-        };
-        let (subject, i) = number(i)?;
-        let (detail, i) = number(i.strip_prefix(b".")?)?;
-        if !i.first().is_none_or(|&b| is_blank(b)) {
-            return None;
-        }
-        let code = pack_enhanced(
-            u32::from(class - b'0'),
-            u32::from(subject),
-            u32::from(detail),
-        );
-        Some((code, line.len() - i.len()))
+/// `class = "2" / "4" / "5"`, as its value.
+#[inline(always)]
+fn class(i: &[u8]) -> PResult<'_, u8> {
+    map(byte(|b| matches!(b, b'2' | b'4' | b'5')), |b| b - b'0').parse(i)
+}
+
+/// SP or HTAB.
+#[inline(always)]
+fn blank(i: &[u8]) -> PResult<'_, u8> {
+    byte(is_blank)(i)
+}
+
+/// `line-end = CRLF / LF`; true for a bare LF (accepted and flagged, POLICY.md 2).
+#[inline(always)]
+fn line_end(i: &[u8]) -> PResult<'_, bool> {
+    alt((
+        value(false, (byte(|b| b == b'\r'), byte(|b| b == b'\n'))),
+        value(true, byte(|b| b == b'\n')),
+    ))
+    .parse(i)
+}
+
+/// `code = 3DIGIT`, with its first two digits.
+#[inline(always)]
+fn reply_code(i: &[u8]) -> PResult<'_, (u16, [u8; 2])> {
+    map((digit, digit, digit), |(a, b, c)| {
+        let code = u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c);
+        (code, [a, b])
+    })
+    .parse(i)
+}
+
+/// `separator = "-" / SP / line-end`: false for `-` (more lines follow). A code alone on the
+/// last line is accepted (RFC 5321 4.2 asks clients to); the line end is not taken.
+#[inline(always)]
+fn separator(i: &[u8]) -> PResult<'_, bool> {
+    alt((
+        value(false, byte(|b| b == b'-')),
+        value(true, byte(|b| b == b' ')),
+        value(true, peek(line_end)),
+    ))
+    .parse(i)
+}
+
+/// `1*3DIGIT`: a subject or a detail.
+#[inline(always)]
+fn part(i: &[u8]) -> PResult<'_, u16> {
+    map((digit, opt(digit), opt(digit)), |digits| match digits {
+        (a, None, _) => u16::from(a),
+        (a, Some(b), None) => u16::from(a) * 10 + u16::from(b),
+        (a, Some(b), Some(c)) => u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c),
+    })
+    .parse(i)
+}
+
+/// `enhanced-code = *SP class "." subject "." detail`, followed by SP, HTAB or the line end
+/// (RFC 3463: class 2, 4 or 5, subject and detail of one to three digits); the code as an
+/// [`EnhancedCode`]'s word.
+#[inline(always)]
+fn enhanced_code(i: &[u8]) -> PResult<'_, u32> {
+    map(
+        terminated(
+            preceded(
+                take_while(|b| b == b' '),
+                (
+                    class,
+                    preceded(byte(|b| b == b'.'), part),
+                    preceded(byte(|b| b == b'.'), part),
+                ),
+            ),
+            peek(alt((value((), blank), value((), line_end)))),
+        ),
+        |(class, subject, detail)| {
+            pack_enhanced(u32::from(class), u32::from(subject), u32::from(detail))
+        },
+    )
+    .parse(i)
+}
+
+/// The text: everything up to the line end that closes the line (the input of [`reply_line`]
+/// ends at its first LF, so the line end is its last one or two bytes).
+#[inline(always)]
+fn text(i: &[u8]) -> PResult<'_, &[u8]> {
+    let len = match i {
+        [.., b'\r', b'\n'] => i.len() - 2,
+        [.., b'\n'] => i.len() - 1,
+        _ => return Err(nom::Err::Error(())),
     };
-    code().unwrap_or((0, 0))
+    let (text, end) = i.split_at(len);
+    Ok((end, text))
 }
 
-/// Three digits, then `-` (more lines), SP (last line) or the end of the line (last line,
-/// code alone: RFC 5321 4.2 asks clients to accept it), then maybe an enhanced code.
-///
-/// Written by hand: as nom combinators the same grammar cost a fifth of the instructions of a
-/// one-line reply and a store-forwarding stall on every enhanced code (README "Performance").
-/// tests/grammar.rs keeps the nom grammar as the reference this must agree with.
+/// `reply-line = code separator [enhanced-code *(SP / HTAB)] text line-end` (RFC 5321 4.2,
+/// RFC 3463), read from `line`, which ends at its first LF. `None`: not a reply line.
 #[inline(always)]
-fn line_head(line: &[u8]) -> Option<LineHead> {
-    let (code, digits, last, rest) = match line {
-        [a, b, c, rest @ ..] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
-            let digits = [a - b'0', b - b'0'];
-            let code = u16::from(digits[0]) * 100 + u16::from(digits[1]) * 10 + u16::from(c - b'0');
-            match rest {
-                [] => (code, digits, true, rest),
-                [b'-', rest @ ..] => (code, digits, false, rest),
-                [b' ', rest @ ..] => (code, digits, true, rest),
-                _ => return None,
-            }
-        }
-        _ => return None,
-    };
-    let (enhanced, taken) = enhanced_code(rest);
-    // `taken` never passes the end: `get` only spares this path a panic branch.
-    let mut text = rest.get(taken..).unwrap_or(rest);
-    if enhanced != 0 {
-        while let [b' ' | b'\t', rest @ ..] = text {
-            text = rest;
-        }
-    }
-    Some(LineHead {
+fn reply_line(line: &[u8]) -> Option<Line> {
+    let parsed: PResult<'_, _> = (reply_code, separator).parse(line).and_then(|(i, head)| {
+        let (i, enhanced) = opt(enhanced_code).parse(i)?;
+        let (i, _) = take_while(|b| enhanced.is_some() && is_blank(b)).parse(i)?;
+        let (i, text) = text(i)?;
+        let (_, bare_lf) = line_end(i)?;
+        Ok((i, (head, enhanced, text, bare_lf)))
+    });
+    let (end, (((code, digits), last), enhanced, text, bare_lf)) = parsed.ok()?;
+    let text_end = line.len() - end.len();
+    Some(Line {
         code,
         digits,
         last,
-        enhanced,
-        text_start: line.len() - text.len(),
+        enhanced: enhanced.unwrap_or(0),
+        text_start: text_end - text.len(),
+        text_end,
+        bare_lf,
     })
 }
 
@@ -632,11 +669,7 @@ fn parse_lines<'a>(
             };
             return Err(Error::Incomplete);
         };
-        let lf = search_from + lf;
-        let end = lf + 1;
-        let bare_lf = lf == start || input[lf - 1] != b'\r';
-        let content_end = if bare_lf { lf } else { lf - 1 };
-        let line = &input[start..content_end];
+        let end = search_from + lf + 1;
         lines += 1;
         line_start = end as u32;
         scanned_to = end as u32;
@@ -646,11 +679,11 @@ fn parse_lines<'a>(
             consumed: end,
             lines,
         };
-        let Some(head) = line_head(line) else {
+        let Some(head) = reply_line(&input[start..end]) else {
             return Err(malformed);
         };
         let code = u32::from(head.code);
-        if bare_lf {
+        if head.bare_lf {
             flags |= Flags::BARE_LF.bits();
         }
         if end - start > RFC_LINE_LEN {
@@ -683,7 +716,7 @@ fn parse_lines<'a>(
                 lines,
                 negative_line: negative_line != 0,
                 text_start: start + head.text_start,
-                text_end: content_end,
+                text_end: start + head.text_end,
             });
         }
     }
@@ -745,17 +778,15 @@ fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> 
     let Some(lf) = find_lf(window) else {
         return FirstLine::Unfinished;
     };
-    let lf = searched + lf;
-    let end = lf + 1;
-    let bare_lf = lf == 0 || input[lf - 1] != b'\r';
-    let content_end = if bare_lf { lf } else { lf - 1 };
+    let end = searched + lf + 1;
     let malformed = FirstLine::Reply(Err(Error::Malformed {
         consumed: end,
         lines: 1,
     }));
-    let Some(head) = line_head(&input[..content_end]) else {
+    let Some(head) = reply_line(&input[..end]) else {
         return malformed;
     };
+    let bare_lf = head.bare_lf;
     let long_line = end > RFC_LINE_LEN;
     if options.contains(Options::STRICT) && (bare_lf || long_line || !is_standard_code(head.code)) {
         return malformed;
@@ -786,7 +817,7 @@ fn first_line(input: &[u8], searched: usize, options: Options) -> FirstLine<'_> 
         lines: 1,
         negative_line,
         text_start: head.text_start,
-        text_end: content_end,
+        text_end: head.text_end,
     }))
 }
 
@@ -1023,37 +1054,71 @@ mod tests {
     }
 
     #[test]
-    fn line_heads() {
-        let head = line_head(b"452 4.5.3 Error: too many recipients").unwrap();
-        assert_eq!((head.code, head.last, head.text_start), (452, true, 10));
+    fn reply_lines() {
+        let line = reply_line(b"452 4.5.3 Error: too many recipients\r\n").unwrap();
         assert_eq!(
-            EnhancedCode::from_word(head.enhanced),
+            (
+                line.code,
+                line.last,
+                line.text_start,
+                line.text_end,
+                line.bare_lf
+            ),
+            (452, true, 10, 36, false)
+        );
+        assert_eq!(
+            EnhancedCode::from_word(line.enhanced),
             EnhancedCode::new(4, 5, 3)
         );
-        let head = line_head(b"250-PIPELINING").unwrap();
+        let line = reply_line(b"250-PIPELINING\n").unwrap();
         assert_eq!(
-            (head.code, head.last, head.enhanced, head.text_start),
-            (250, false, 0, 4)
+            (
+                line.code,
+                line.last,
+                line.enhanced,
+                line.text_start,
+                line.bare_lf
+            ),
+            (250, false, 0, 4, true)
         );
-        let head = line_head(b"250").unwrap();
-        assert_eq!((head.code, head.last, head.text_start), (250, true, 3));
-        for bad in [&b""[..], b"25", b"2500 x", b"250x", b"25a ok", b" 250 ok"] {
-            assert!(line_head(bad).is_none(), "{bad:?}");
+        let line = reply_line(b"250\r\n").unwrap();
+        assert_eq!(
+            (line.code, line.last, line.text_start, line.text_end),
+            (250, true, 3, 3)
+        );
+        for bad in [
+            &b"\n"[..],
+            b"25\r\n",
+            b"2500 x\r\n",
+            b"250x\r\n",
+            b"25a ok\r\n",
+            b" 250 ok\r\n",
+            b"250\r\r\n",
+            b"250 ok",
+        ] {
+            assert!(reply_line(bad).is_none(), "{bad:?}");
         }
         for not_enhanced in [
-            &b"550 #4.5.3 x"[..],
-            b"550 5.1.1234 x",
-            b"550 5.1.1x",
-            b"550 3.1.1 x",
-            b"550 5..1 x",
+            &b"550 #4.5.3 x\r\n"[..],
+            b"550 5.1.1234 x\r\n",
+            b"550 5.1.1x\r\n",
+            b"550 3.1.1 x\r\n",
+            b"550 5..1 x\r\n",
+            b"550 5.1.1\r\r\n",
         ] {
             assert_eq!(
-                line_head(not_enhanced).unwrap().enhanced,
+                reply_line(not_enhanced).unwrap().enhanced,
                 0,
                 "{not_enhanced:?}"
             );
         }
-        assert_ne!(line_head(b"550 5.7.1\tx").unwrap().enhanced, 0);
-        assert_ne!(line_head(b"550   5.7.1").unwrap().enhanced, 0);
+        assert_ne!(reply_line(b"550 5.7.1\tx\r\n").unwrap().enhanced, 0);
+        assert_ne!(reply_line(b"550   5.7.1\r\n").unwrap().enhanced, 0);
+        assert_ne!(reply_line(b"550 5.7.1\n").unwrap().enhanced, 0);
+        let line = reply_line(b"550 5.12.123 \t x\r\n").unwrap();
+        assert_eq!(
+            (EnhancedCode::from_word(line.enhanced), line.text_start),
+            (EnhancedCode::new(5, 12, 123), 15)
+        );
     }
 }

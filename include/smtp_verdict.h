@@ -907,9 +907,10 @@ typedef struct smtp_plan_step {
    */
   uint32_t recipient;
   /**
-   * Always 0 for now.
+   * Transactions started on this plan so far, over every connection (a `SEND_MAIL` step
+   * counts its own MAIL): the `transaction` numbers of the records go up to it.
    */
-  uint32_t reserved;
+  uint32_t transactions;
 } smtp_plan_step;
 
 /**
@@ -1123,6 +1124,10 @@ uint32_t smtp_domain_key(const char *address, size_t len);
  * must stay where they are for as long as the plan is used, and nothing but the plan may
  * write them (`domain` excepted, which it never writes).
  *
+ * Start a plan once the session is open: after a 2xx to EHLO, LHLO or HELO. When the greeting
+ * or HELO is refused there is nothing to plan: every recipient takes that reply's verdict
+ * (permanent: bounce them; otherwise defer them, or try another host).
+ *
  * Statuses: `SMTP_OK`; `SMTP_ERR_NULL_ARGUMENT` when `plan` is NULL, or `recipients` is
  * NULL with `count` > 0 (NULL with 0 is a plan with no recipient: its first step is QUIT);
  * `SMTP_ERR_INVALID_ARGUMENT` for a `struct_size` too small, a misaligned struct or array,
@@ -1145,14 +1150,21 @@ smtp_status smtp_plan_init(struct smtp_plan *plan,
 /**
  * Writes the plan's next step into `out`: a command to send, `SMTP_PLAN_WAIT` for replies,
  * or the end (`SMTP_PLAN_DONE`, `SMTP_PLAN_RECONNECT`, which repeat until
- * `smtp_plan_reconnect`). A command step counts as sent: send it before the next call. With
- * pipelining, MAIL, the RCPTs and DATA (or BDAT LAST) come one after another before the
- * first wait: send them together (RFC 2920); without, each is followed by a wait.
+ * `smtp_plan_reconnect`). A command step counts as sent: write it (or queue it and write
+ * the queue at the next `SMTP_PLAN_WAIT`) before acting on the next step; a write that fails
+ * is a lost connection (`smtp_plan_connection_lost`). With pipelining, MAIL, the RCPTs and
+ * DATA (or BDAT LAST) come one after another before the first wait: send them together
+ * (RFC 2920); without, each is followed by a wait. The message, RSET and QUIT are each
+ * followed by a wait, and the end comes after QUIT's reply. Calling it between two replies
+ * of a pipelined group is allowed: it answers `SMTP_PLAN_WAIT` until a step is due.
  *
  * Statuses: `SMTP_OK`; `SMTP_ERR_NULL_ARGUMENT` (`plan` or `out` NULL, or the plan's
  * `recipients` NULL with a count); `SMTP_ERR_INVALID_ARGUMENT` (a `struct_size` too small, a
- * misaligned struct, a `private_state` no call left); with an error `out->action` is 0
- * whenever `out` is usable, and the plan is unchanged.
+ * misaligned struct, a `private_state` no call left); `SMTP_ERR_PANIC` (a bug in the
+ * library). With an error `out->action` is 0 whenever `out` is usable, and the plan is
+ * unchanged: an error here means the plan or its records were damaged, so calling again
+ * would give the same error; end the session and treat every recipient not final as not
+ * attempted.
  *
  * # Safety
  * As for `smtp_plan_init`: `plan` is NULL or a writable `smtp_plan` whose records are
@@ -1167,17 +1179,21 @@ smtp_status smtp_plan_next(struct smtp_plan *plan, struct smtp_plan_step *out);
  * decides are updated. `about`, if not NULL, says which command and recipient it answered.
  *
  * On `SMTP_OK`, `out->consumed` bytes were used: drop them, and call again while bytes remain
- * (pipelined replies come together), then call `smtp_plan_next`. `SMTP_INCOMPLETE`: read more
- * and call again with the same bytes grown at the end (the plan remembers how far it read;
- * every field of `out` but `struct_size` is 0). `SMTP_ERR_MALFORMED` or `SMTP_ERR_TOO_LONG`:
- * `out` holds the safe answer as for `smtp_classify_reply`, and the session is over: every
+ * (pipelined replies come together), then call `smtp_plan_next`; bytes that hold only part of
+ * the next reply give `SMTP_INCOMPLETE`. `SMTP_INCOMPLETE`: read more and call again with the
+ * same bytes, from the reply's first byte, grown at the end (the plan remembers how far it
+ * read, counted from that first byte, so the bytes may be moved to another buffer between
+ * calls but not dropped; every field of `out` but `struct_size` is 0).
+ * `SMTP_ERR_MALFORMED` or `SMTP_ERR_TOO_LONG`: `out` holds the safe answer as for
+ * `smtp_classify_reply`, and the session is over: every
  * recipient not final is `SMTP_PLAN_NOT_ATTEMPTED` and the next step is the end; close the
  * connection. A reply that no command awaited, a 421 and QUIT's reply end the session too,
  * with `SMTP_OK`.
  *
  * Other statuses change nothing: `SMTP_ERR_NULL_ARGUMENT` (`plan` or `out` NULL, `data` NULL
  * with `len` > 0, the plan's `recipients` NULL with a count), `SMTP_ERR_INVALID_ARGUMENT` (a
- * `struct_size` too small, a misaligned struct, a `private_state` no call left); with them
+ * `struct_size` too small, a misaligned struct, a `private_state` no call left),
+ * `SMTP_ERR_PANIC` (a bug in the library); with them
  * `out`, when usable, says retry, session scope. `about` is written with every status that
  * writes `out` from a reply: `SMTP_OK`, `SMTP_INCOMPLETE` (`number` 0), `SMTP_ERR_MALFORMED`
  * and `SMTP_ERR_TOO_LONG` (`recipient` `SMTP_PLAN_NO_RECIPIENT`).

@@ -193,6 +193,7 @@ impl Pair<'_> {
         assert_eq!(status, smtp_status::SMTP_OK);
         let action = self.rust.next_action();
         assert_eq!(action_of(&step), action);
+        assert_eq!(step.transactions, self.rust.transactions());
         self.check_records();
         action
     }

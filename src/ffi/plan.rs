@@ -249,8 +249,9 @@ pub struct smtp_plan_step {
     /// For `SMTP_PLAN_SEND_RCPT`: the index of the recipient's record. Otherwise
     /// `SMTP_PLAN_NO_RECIPIENT`.
     pub recipient: u32,
-    /// Always 0 for now.
-    pub reserved: u32,
+    /// Transactions started on this plan so far, over every connection (a `SEND_MAIL` step
+    /// counts its own MAIL): the `transaction` numbers of the records go up to it.
+    pub transactions: u32,
 }
 
 /// What a reply was about, written by `smtp_plan_receive`. Set `struct_size` to
@@ -454,6 +455,10 @@ pub unsafe extern "C" fn smtp_domain_key(address: *const c_char, len: usize) -> 
 /// must stay where they are for as long as the plan is used, and nothing but the plan may
 /// write them (`domain` excepted, which it never writes).
 ///
+/// Start a plan once the session is open: after a 2xx to EHLO, LHLO or HELO. When the greeting
+/// or HELO is refused there is nothing to plan: every recipient takes that reply's verdict
+/// (permanent: bounce them; otherwise defer them, or try another host).
+///
 /// Statuses: `SMTP_OK`; `SMTP_ERR_NULL_ARGUMENT` when `plan` is NULL, or `recipients` is
 /// NULL with `count` > 0 (NULL with 0 is a plan with no recipient: its first step is QUIT);
 /// `SMTP_ERR_INVALID_ARGUMENT` for a `struct_size` too small, a misaligned struct or array,
@@ -529,14 +534,21 @@ fn action_to_c(action: Action) -> (smtp_plan_action, u32) {
 
 /// Writes the plan's next step into `out`: a command to send, `SMTP_PLAN_WAIT` for replies,
 /// or the end (`SMTP_PLAN_DONE`, `SMTP_PLAN_RECONNECT`, which repeat until
-/// `smtp_plan_reconnect`). A command step counts as sent: send it before the next call. With
-/// pipelining, MAIL, the RCPTs and DATA (or BDAT LAST) come one after another before the
-/// first wait: send them together (RFC 2920); without, each is followed by a wait.
+/// `smtp_plan_reconnect`). A command step counts as sent: write it (or queue it and write
+/// the queue at the next `SMTP_PLAN_WAIT`) before acting on the next step; a write that fails
+/// is a lost connection (`smtp_plan_connection_lost`). With pipelining, MAIL, the RCPTs and
+/// DATA (or BDAT LAST) come one after another before the first wait: send them together
+/// (RFC 2920); without, each is followed by a wait. The message, RSET and QUIT are each
+/// followed by a wait, and the end comes after QUIT's reply. Calling it between two replies
+/// of a pipelined group is allowed: it answers `SMTP_PLAN_WAIT` until a step is due.
 ///
 /// Statuses: `SMTP_OK`; `SMTP_ERR_NULL_ARGUMENT` (`plan` or `out` NULL, or the plan's
 /// `recipients` NULL with a count); `SMTP_ERR_INVALID_ARGUMENT` (a `struct_size` too small, a
-/// misaligned struct, a `private_state` no call left); with an error `out->action` is 0
-/// whenever `out` is usable, and the plan is unchanged.
+/// misaligned struct, a `private_state` no call left); `SMTP_ERR_PANIC` (a bug in the
+/// library). With an error `out->action` is 0 whenever `out` is usable, and the plan is
+/// unchanged: an error here means the plan or its records were damaged, so calling again
+/// would give the same error; end the session and treat every recipient not final as not
+/// attempted.
 ///
 /// # Safety
 /// As for `smtp_plan_init`: `plan` is NULL or a writable `smtp_plan` whose records are
@@ -552,17 +564,19 @@ pub unsafe extern "C" fn smtp_plan_next(
             Ok(len) => len,
             Err(status) => return status,
         };
+        let next = |p: &mut Planner<'_>| (action_to_c(p.next_action()), p.transactions());
         // SAFETY: the caller's plan, as documented.
-        let (status, action, recipient) =
-            match unsafe { with_planner(plan, |p| action_to_c(p.next_action())) } {
-                Ok((action, recipient)) => (SMTP_OK, action as u32, recipient),
-                Err(status) => (status, 0, SMTP_PLAN_NO_RECIPIENT),
-            };
+        let (status, action, recipient, transactions) = match unsafe { with_planner(plan, next) } {
+            Ok(((action, recipient), transactions)) => {
+                (SMTP_OK, action as u32, recipient, transactions)
+            }
+            Err(status) => (status, 0, SMTP_PLAN_NO_RECIPIENT, 0),
+        };
         let step = smtp_plan_step {
             struct_size: MIN_STEP_SIZE,
             action,
             recipient,
-            reserved: 0,
+            transactions,
         };
         // SAFETY: out_len came from writable_size(out).
         unsafe { write_sized(out, &step, out_len) };
@@ -576,17 +590,21 @@ pub unsafe extern "C" fn smtp_plan_next(
 /// decides are updated. `about`, if not NULL, says which command and recipient it answered.
 ///
 /// On `SMTP_OK`, `out->consumed` bytes were used: drop them, and call again while bytes remain
-/// (pipelined replies come together), then call `smtp_plan_next`. `SMTP_INCOMPLETE`: read more
-/// and call again with the same bytes grown at the end (the plan remembers how far it read;
-/// every field of `out` but `struct_size` is 0). `SMTP_ERR_MALFORMED` or `SMTP_ERR_TOO_LONG`:
-/// `out` holds the safe answer as for `smtp_classify_reply`, and the session is over: every
+/// (pipelined replies come together), then call `smtp_plan_next`; bytes that hold only part of
+/// the next reply give `SMTP_INCOMPLETE`. `SMTP_INCOMPLETE`: read more and call again with the
+/// same bytes, from the reply's first byte, grown at the end (the plan remembers how far it
+/// read, counted from that first byte, so the bytes may be moved to another buffer between
+/// calls but not dropped; every field of `out` but `struct_size` is 0).
+/// `SMTP_ERR_MALFORMED` or `SMTP_ERR_TOO_LONG`: `out` holds the safe answer as for
+/// `smtp_classify_reply`, and the session is over: every
 /// recipient not final is `SMTP_PLAN_NOT_ATTEMPTED` and the next step is the end; close the
 /// connection. A reply that no command awaited, a 421 and QUIT's reply end the session too,
 /// with `SMTP_OK`.
 ///
 /// Other statuses change nothing: `SMTP_ERR_NULL_ARGUMENT` (`plan` or `out` NULL, `data` NULL
 /// with `len` > 0, the plan's `recipients` NULL with a count), `SMTP_ERR_INVALID_ARGUMENT` (a
-/// `struct_size` too small, a misaligned struct, a `private_state` no call left); with them
+/// `struct_size` too small, a misaligned struct, a `private_state` no call left),
+/// `SMTP_ERR_PANIC` (a bug in the library); with them
 /// `out`, when usable, says retry, session scope. `about` is written with every status that
 /// writes `out` from a reply: `SMTP_OK`, `SMTP_INCOMPLETE` (`number` 0), `SMTP_ERR_MALFORMED`
 /// and `SMTP_ERR_TOO_LONG` (`recipient` `SMTP_PLAN_NO_RECIPIENT`).

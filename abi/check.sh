@@ -14,8 +14,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 version_of() { sed -n 's/^version = "\(.*\)"/\1/p' "$1/Cargo.toml" | head -1; }
-# cargo-c's soname suffix: MAJOR, or 0.MINOR while the major version is 0.
-soname_of() { local major minor; IFS=. read -r major minor _ <<<"$1"; [ "$major" = 0 ] && echo "0.$minor" || echo "$major"; }
+# The soname's suffix: the major version (Cargo.toml: version_suffix_components = 1). 0.1.0
+# was installed as .so.0.1, but 0.2.0 is held to its ABI, as every 0.x release after it.
+soname_of() { echo "${1%%.*}"; }
 # The dump of the crate in $1, with debug info (what abidw reads), built in its own target
 # directory so that the normal release build is left as it is.
 dump() {
@@ -30,24 +31,28 @@ if [ "${1:-}" = --dump ]; then
     echo "wrote abi/smtp_verdict-$version.abi"
     exit 0
 fi
-baseline=$(ls abi/smtp_verdict-*.abi | sort -V | tail -1)
-base_version=${baseline#abi/smtp_verdict-}; base_version=${base_version%.abi}
-
-# check DIR: 0 when the crate in DIR keeps the baseline's ABI (or changed soname).
+# check DIR: 0 when the crate in DIR keeps the ABI of every release dumped in abi/ with the
+# same soname (another soname: the differences are shown, not held against it).
 check() {
-    local v; v=$(version_of "$1")
+    local v baseline base_version failed=0 compared=0
+    v=$(version_of "$1")
     dump "$1" "$work/current.abi"
-    if abidiff --no-added-syms --suppressions abi/suppressions.abignore "$baseline" "$work/current.abi" >"$work/diff"; then
-        echo "ABI of $v: compatible with $base_version"
-        return 0
-    fi
-    cat "$work/diff"
-    if [ "$(soname_of "$v")" != "$(soname_of "$base_version")" ]; then
-        echo "ABI of $v: changed since $base_version, allowed: the soname changed ($(soname_of "$base_version") -> $(soname_of "$v")); commit its dump with --dump"
-        return 0
-    fi
-    echo "ABI of $v: INCOMPATIBLE with $base_version (same soname $(soname_of "$v"))"
-    return 1
+    for baseline in $(ls abi/smtp_verdict-*.abi | sort -V); do
+        base_version=${baseline#abi/smtp_verdict-}; base_version=${base_version%.abi}
+        [ "$base_version" = "$v" ] && [ "$1" = "$root" ] && continue # its own dump, at a release
+        if abidiff --no-added-syms --suppressions abi/suppressions.abignore "$baseline" "$work/current.abi" >"$work/diff"; then
+            echo "ABI of $v: compatible with $base_version"
+        elif [ "$(soname_of "$v")" != "$(soname_of "$base_version")" ]; then
+            echo "ABI of $v: changed since $base_version, allowed: another soname ($(soname_of "$base_version") -> $(soname_of "$v"))"
+        else
+            cat "$work/diff"
+            echo "ABI of $v: INCOMPATIBLE with $base_version (same soname .so.$(soname_of "$v"))"
+            failed=1
+        fi
+        compared=$((compared + 1))
+    done
+    [ "$compared" -gt 0 ] || { echo "no release dump to compare with in abi/"; return 1; }
+    return $failed
 }
 
 check "$root"

@@ -1,16 +1,13 @@
 # The version of the installed smtp-verdict (equal to Cargo.toml's; tests/install/run.sh checks).
-# Compatible when the major version matches and, while it is 0, the minor too: README
-# "ABI policy" lets a 0.x minor release change the ABI, as the soname says.
-set(PACKAGE_VERSION "0.1.0")
+# Compatible when the major version matches and the version asked for is not newer: the
+# soname is libsmtp_verdict.so.MAJOR and a minor release only adds (README "ABI policy").
+set(PACKAGE_VERSION "0.2.0")
 if(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)
   set(PACKAGE_VERSION_COMPATIBLE FALSE)
 else()
   string(REGEX MATCH "^([0-9]+)\\.([0-9]+)" _have "${PACKAGE_VERSION}")
   set(_have_major "${CMAKE_MATCH_1}")
-  set(_have_minor "${CMAKE_MATCH_2}")
   if(NOT PACKAGE_FIND_VERSION_MAJOR EQUAL _have_major)
-    set(PACKAGE_VERSION_COMPATIBLE FALSE)
-  elseif(_have_major EQUAL 0 AND NOT PACKAGE_FIND_VERSION_MINOR EQUAL _have_minor)
     set(PACKAGE_VERSION_COMPATIBLE FALSE)
   else()
     set(PACKAGE_VERSION_COMPATIBLE TRUE)

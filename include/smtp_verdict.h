@@ -27,7 +27,7 @@
 /**
  * The minor version of this header.
  */
-#define SMTP_VERDICT_VERSION_MINOR 1
+#define SMTP_VERDICT_VERSION_MINOR 2
 
 /**
  * The patch version of this header.
@@ -37,7 +37,7 @@
 /**
  * MAJOR * 10000 + MINOR * 100 + PATCH, for preprocessor comparisons.
  */
-#define SMTP_VERDICT_VERSION_NUMBER 100
+#define SMTP_VERDICT_VERSION_NUMBER 200
 
 /**
  * Longest reply line accepted, line end included; a longer one gives `SMTP_ERR_TOO_LONG`.

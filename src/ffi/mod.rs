@@ -27,11 +27,11 @@ macro_rules! ffi_guard {
 /// The major version of this header. It equals what `smtp_verdict_version()` reports.
 pub const SMTP_VERDICT_VERSION_MAJOR: u32 = 0;
 /// The minor version of this header.
-pub const SMTP_VERDICT_VERSION_MINOR: u32 = 1;
+pub const SMTP_VERDICT_VERSION_MINOR: u32 = 2;
 /// The patch version of this header.
 pub const SMTP_VERDICT_VERSION_PATCH: u32 = 0;
 /// MAJOR * 10000 + MINOR * 100 + PATCH, for preprocessor comparisons.
-pub const SMTP_VERDICT_VERSION_NUMBER: u32 = 100;
+pub const SMTP_VERDICT_VERSION_NUMBER: u32 = 200;
 
 /// Longest reply line accepted, line end included; a longer one gives `SMTP_ERR_TOO_LONG`.
 pub const SMTP_MAX_LINE_LEN: usize = 8192;

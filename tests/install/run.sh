@@ -24,8 +24,8 @@ bash abi/link-shared.sh "$prefix/lib"
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 IFS=. read -r major minor patch <<<"$version"
-# cargo-c's soname: lib.so.MAJOR, or lib.so.0.MINOR while the major version is 0.
-if [ "$major" = 0 ]; then sover=0.$minor; else sover=$major; fi
+# The soname: lib.so.MAJOR (Cargo.toml sets cargo-c's version_suffix_components to 1).
+sover=$major
 
 lib=$prefix/lib
 for f in libsmtp_verdict.a "libsmtp_verdict.so.$version" "libsmtp_verdict.so.$sover" libsmtp_verdict.so \
@@ -96,7 +96,7 @@ cmake --build "$work/cmake-config" >/dev/null
 LD_LIBRARY_PATH=$lib "$work/cmake-config/version" "$version"
 if ldd "$work/cmake-config/version_static" | grep libsmtp_verdict >/dev/null; then fail "smtp_verdict_static links the shared library"; fi
 "$work/cmake-config/version_static" "$version"
-# A version the package does not satisfy is refused (a newer minor while the major is 0).
+# A version the package does not satisfy is refused (a newer minor).
 if cmake -S tests/install/cmake-config -B "$work/cmake-newer" -DCMAKE_PREFIX_PATH="$prefix" \
     -DSMTP_VERDICT_WANT="$major.$((minor + 1))" >/dev/null 2>&1; then fail "find_package accepted $major.$((minor + 1))"; fi
 

@@ -2,7 +2,7 @@
 //!
 //! A reply is parsed (single or multiline, RFC 5321 4.2, with RFC 3463 enhanced status codes)
 //! and turned into a [`Verdict`] with a [`Scope`] and [`Flags`], following the policy in
-//! `POLICY.md`: above all, a recipient limit (452, or 552 in RFC 821 style, after RCPT) becomes
+//! `docs/POLICY.md`: above all, a recipient limit (452, or 552 in RFC 821 style, after RCPT) becomes
 //! [`Verdict::BatchLimit`] instead of an error, so no recipient is bounced or delayed for it.
 //!
 //! ```

@@ -2,6 +2,8 @@
  * bench: how fast the library classifies a pipelined stream of SMTP replies on this machine.
  *
  *   bench [REPLIES [ROUNDS]]     default: 1000000 replies, 5 rounds; the best round is shown
+ *   bench --vectors DIR [ROUNDS] the vectors' replies against a glibc memchr line scan
+ *                                (default 31 rounds; DIR is tests/vectors)
  *
  * The stream is built in memory from real replies (greetings, EHLO, RCPT limits, greylisting,
  * rejections) and read back to back with smtp_classify_reply, as a client reads what the
@@ -10,11 +12,18 @@
  * Then a 64 KiB multiline reply is fed one byte at a time to smtp_classify_reply_incremental,
  * as a hostile server sending one byte per packet would make a client do, and its cost per
  * byte is set against classifying it whole.
+ *
+ * With --vectors, the real replies of the tests/vectors files (.tsv) whose status is OK (those written
+ * with a repeat group, the length-limit vectors, are left out) are each classified by one
+ * smtp_classify_reply call with its context and result set up for the call, as a C agent does
+ * (README "Use from C"); the baseline finds every LF of the same replies with glibc's memchr.
+ * The two take turns, round after round; the ratio printed is the median of the rounds'.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 
 #include "smtp_verdict.h"
 
@@ -91,7 +100,175 @@ static int resume(int rounds) {
     return 0;
 }
 
+
+/* One reply of the vectors, with its context's values. */
+struct vector {
+    size_t offset, len;
+    uint32_t command, accepted, limited;
+};
+
+static const char *const command_names[] = {
+    "UNKNOWN", "GREETING", "EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA",
+    "DATA_END", "BDAT", "BDAT_LAST", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT",
+};
+
+/* Unescapes a reply column (\r \n \t \\ \xHH) into out; returns its length, or 0 for a
+ * column with a repeat group or an unknown escape. */
+static size_t unescape(const char *in, unsigned char *out) {
+    size_t n = 0;
+    while (*in) {
+        if (*in != '\\') {
+            out[n++] = (unsigned char)*in++;
+            continue;
+        }
+        in++;
+        switch (*in) {
+        case 'r': out[n++] = '\r'; in++; break;
+        case 'n': out[n++] = '\n'; in++; break;
+        case 't': out[n++] = '\t'; in++; break;
+        case '\\': out[n++] = '\\'; in++; break;
+        case 'x': {
+            unsigned v;
+            if (sscanf(in + 1, "%2x", &v) != 1)
+                return 0;
+            out[n++] = (unsigned char)v;
+            in += 3;
+            break;
+        }
+        default: return 0;
+        }
+    }
+    return n;
+}
+
+/* Reads the OK rows of the .tsv files of DIR into bytes (grown as needed) and vectors; returns the count. */
+static size_t load_vectors(const char *dir, unsigned char **bytes, struct vector **vectors) {
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    size_t count = 0, size = 0, cap_bytes = 0, cap_vectors = 0;
+    static char line[1 << 16];
+    static unsigned char reply[1 << 16];
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t name_len = strlen(e->d_name);
+        if (name_len < 5 || strcmp(e->d_name + name_len - 4, ".tsv") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        while (fgets(line, sizeof line, f) != NULL) {
+            line[strcspn(line, "\n")] = 0;
+            char *field[14];
+            int fields = 0;
+            for (char *p = line; fields < 14; fields++) {
+                field[fields] = p;
+                p = strchr(p, '\t');
+                if (p == NULL) {
+                    fields++;
+                    break;
+                }
+                *p++ = 0;
+            }
+            if (fields != 14 || line[0] == '#' || strcmp(field[7], "OK") != 0)
+                continue;
+            size_t len = unescape(field[13], reply);
+            uint32_t command = 0;
+            for (uint32_t c = 0; c < sizeof command_names / sizeof command_names[0]; c++)
+                if (strcmp(field[3], command_names[c]) == 0)
+                    command = c;
+            if (len == 0)
+                continue;
+            if (size + len > cap_bytes) {
+                cap_bytes = 2 * (size + len);
+                *bytes = realloc(*bytes, cap_bytes);
+            }
+            if (count == cap_vectors) {
+                cap_vectors = 2 * count + 64;
+                *vectors = realloc(*vectors, cap_vectors * sizeof **vectors);
+            }
+            if (*bytes == NULL || *vectors == NULL)
+                exit(1);
+            memcpy(*bytes + size, reply, len);
+            (*vectors)[count++] = (struct vector){size, len, command,
+                                                  (uint32_t)strtoul(field[4], NULL, 10),
+                                                  (uint32_t)strtoul(field[5], NULL, 10)};
+            size += len;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return count;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The vectors' replies through smtp_classify_reply against a memchr line scan. */
+static int vectors_vs_memchr(const char *dir, int rounds) {
+    unsigned char *bytes = NULL;
+    struct vector *v = NULL;
+    size_t count = load_vectors(dir, &bytes, &v);
+    if (count == 0) {
+        fprintf(stderr, "bench: no vectors in %s\n", dir);
+        return 1;
+    }
+    enum { REPEATS = 1000 };
+    double *ratios = malloc((size_t)rounds * sizeof *ratios);
+    double best_classify = 0, best_memchr = 0;
+    size_t total = 0;
+    unsigned long sink = 0;
+    for (size_t i = 0; i < count; i++)
+        total += v[i].len;
+    for (int r = 0; r < rounds; r++) {
+        double start = now();
+        for (int k = 0; k < REPEATS; k++)
+            for (size_t i = 0; i < count; i++) {
+                smtp_context ctx = {.struct_size = sizeof ctx,
+                                    .command = v[i].command,
+                                    .accepted_recipients = v[i].accepted,
+                                    .limited_recipients = v[i].limited};
+                smtp_result out = {.struct_size = sizeof out};
+                smtp_status status = smtp_classify_reply(bytes + v[i].offset, v[i].len, &ctx, &out);
+                sink += status + out.verdict + out.consumed;
+            }
+        double classify = now() - start;
+        start = now();
+        for (int k = 0; k < REPEATS; k++)
+            for (size_t i = 0; i < count; i++) {
+                const unsigned char *p = bytes + v[i].offset, *end = p + v[i].len, *lf;
+                while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+                    sink += (unsigned long)(lf - p);
+                    p = lf + 1;
+                }
+            }
+        double scan = now() - start;
+        ratios[r] = classify / scan;
+        if (r == 0 || classify < best_classify)
+            best_classify = classify;
+        if (r == 0 || scan < best_memchr)
+            best_memchr = scan;
+    }
+    qsort(ratios, (size_t)rounds, sizeof *ratios, compare_doubles);
+    printf("%zu vector replies (%zu bytes): smtp_classify_reply %.1f ns per reply, memchr line "
+           "scan %.1f ns (best rounds)\n",
+           count, total, best_classify * 1e9 / REPEATS / (double)count,
+           best_memchr * 1e9 / REPEATS / (double)count);
+    printf("smtp_classify_reply / memchr: %.2fx (median of %d rounds, %.2f to %.2f) [%lu]\n",
+           ratios[rounds / 2], rounds, ratios[0], ratios[rounds - 1], sink % 10);
+    free(ratios);
+    free(bytes);
+    free(v);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 2 && strcmp(argv[1], "--vectors") == 0)
+        return vectors_vs_memchr(argv[2], argc > 3 ? atoi(argv[3]) : 31);
     long count = argc > 1 ? atol(argv[1]) : 1000000;
     int rounds = argc > 2 ? atoi(argv[2]) : 5;
     if (count <= 0 || rounds <= 0) {

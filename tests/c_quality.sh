@@ -103,6 +103,7 @@ run_all() {
     expect "$name api_test" 0 "$@" "$b/api_test"
     expect "$name vectors_test" 0 "$@" "$b/vectors_test" "$vectors"
     expect "$name bench" 0 "$@" "$b/bench" 20000 1
+    expect "$name bench --vectors" 0 "$@" "$b/bench" --vectors "$ROOT/tests/vectors" 1
     local r="a@test.example b@test.example c@test.example d@test.example e@test.example f@test.example g@test.example"
     for sc in limit552 legacy552 barelf split bytes helo; do
         expect "$name deliver $sc" 0 "$@" "$b/deliver" 127.0.0.1 "${PORT[$sc]}" $r

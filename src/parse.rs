@@ -201,6 +201,12 @@ fn class(i: &[u8]) -> PResult<'_, u8> {
     map(byte(|b| matches!(b, b'2' | b'4' | b'5')), |b| b - b'0').parse(i)
 }
 
+/// `*(SP / HTAB)`.
+#[inline(always)]
+fn blanks(i: &[u8]) -> PResult<'_, &[u8]> {
+    take_while(is_blank).parse(i)
+}
+
 /// SP or HTAB.
 #[inline(always)]
 fn blank(i: &[u8]) -> PResult<'_, u8> {
@@ -291,14 +297,23 @@ fn text(i: &[u8]) -> PResult<'_, &[u8]> {
 /// RFC 3463), read from `line`, which ends at its first LF. `None`: not a reply line.
 #[inline(always)]
 fn reply_line(line: &[u8]) -> Option<Line> {
-    let parsed: PResult<'_, _> = (reply_code, separator).parse(line).and_then(|(i, head)| {
-        let (i, enhanced) = opt(enhanced_code).parse(i)?;
-        let (i, _) = take_while(|b| enhanced.is_some() && is_blank(b)).parse(i)?;
-        let (i, text) = text(i)?;
-        let (_, bare_lf) = line_end(i)?;
-        Ok((i, (head, enhanced, text, bare_lf)))
-    });
-    let (end, (((code, digits), last), enhanced, text, bare_lf)) = parsed.ok()?;
+    let Ok((i, ((code, digits), last))) = (reply_code, separator).parse(line) else {
+        return None;
+    };
+    let Ok((i, enhanced)) = opt(enhanced_code).parse(i) else {
+        return None;
+    };
+    // Blanks after an enhanced code are not text.
+    let i = match enhanced {
+        Some(_) => blanks(i).map_or(i, |(i, _)| i),
+        None => i,
+    };
+    let Ok((end, text)) = text(i) else {
+        return None;
+    };
+    let Ok((_, bare_lf)) = line_end(end) else {
+        return None;
+    };
     let text_end = line.len() - end.len();
     Some(Line {
         code,

@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput};
-use smtp_verdict::ffi::{smtp_classify_reply, smtp_context, smtp_result, smtp_status};
+use smtp_verdict::ffi::{smtp_classify_reply, smtp_context, smtp_result, smtp_verdict_status};
 use smtp_verdict::{Command, Context, Options};
 
 struct Input {
@@ -390,7 +390,7 @@ fn run_smtp_verdict_c(input: &Input, cctx: &smtp_context) {
     loop {
         // SAFETY: `rest` is readable, the structs are ours and sized.
         let status = unsafe { smtp_classify_reply(rest.as_ptr(), rest.len(), cctx, &mut out) };
-        if status != smtp_status::SMTP_OK {
+        if status != smtp_verdict_status::SMTP_STATUS_OK {
             break;
         }
         rest = &rest[out.consumed..];

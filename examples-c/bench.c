@@ -74,20 +74,20 @@ static int resume(int rounds) {
     for (int r = 0; r < rounds; r++) {
         double start = now();
         for (int i = 0; i < WHOLE_REPEATS; i++)
-            if (smtp_classify_reply(reply, SIZE, &ctx, &out) != SMTP_OK || out.consumed != SIZE)
+            if (smtp_classify_reply(reply, SIZE, &ctx, &out) != SMTP_STATUS_OK || out.consumed != SIZE)
                 return 1;
         double whole = (now() - start) / WHOLE_REPEATS;
 
         start = now();
-        if (smtp_scanner_reset(&scanner) != SMTP_OK)
+        if (smtp_scanner_reset(&scanner) != SMTP_STATUS_OK)
             return 1;
-        smtp_status status;
+        smtp_verdict_status status;
         size_t len = 0;
         do
             status = smtp_classify_reply_incremental(reply, ++len, &ctx, &scanner, &out);
-        while (status == SMTP_INCOMPLETE && len < SIZE);
+        while (status == SMTP_STATUS_INCOMPLETE && len < SIZE);
         double bytes = now() - start;
-        if (status != SMTP_OK || len != SIZE || out.consumed != SIZE)
+        if (status != SMTP_STATUS_OK || len != SIZE || out.consumed != SIZE)
             return 1;
         if (r == 0 || whole < best_whole)
             best_whole = whole;
@@ -233,7 +233,7 @@ static int vectors_vs_memchr(const char *dir, int rounds) {
                                     .accepted_recipients = v[i].accepted,
                                     .limited_recipients = v[i].limited};
                 smtp_result out = {.struct_size = sizeof out};
-                smtp_status status = smtp_classify_reply(bytes + v[i].offset, v[i].len, &ctx, &out);
+                smtp_verdict_status status = smtp_classify_reply(bytes + v[i].offset, v[i].len, &ctx, &out);
                 sink += status + out.verdict + out.consumed;
             }
         double classify = now() - start;
@@ -301,8 +301,8 @@ int main(int argc, char **argv) {
         long classified = 0;
         double start = now();
         for (size_t pos = 0; pos < size; pos += out.consumed) {
-            smtp_status status = smtp_classify_reply(stream + pos, size - pos, &ctx, &out);
-            if (status != SMTP_OK) {
+            smtp_verdict_status status = smtp_classify_reply(stream + pos, size - pos, &ctx, &out);
+            if (status != SMTP_STATUS_OK) {
                 fprintf(stderr, "bench: %s at byte %zu\n", smtp_status_name(status), pos);
                 free(stream);
                 return 1;

@@ -85,7 +85,7 @@ static void print_text(const uint8_t *text, size_t len) {
     }
 }
 
-static void print_result(smtp_status status, const smtp_result *r, const uint8_t *data) {
+static void print_result(smtp_verdict_status status, const smtp_result *r, const uint8_t *data) {
     printf("%-12s %-11s %3u", smtp_verdict_name(r->verdict), smtp_scope_name(r->scope),
            (unsigned)r->code);
     if (r->enhanced_class != 0) {
@@ -104,7 +104,7 @@ static void print_result(smtp_status status, const smtp_result *r, const uint8_t
     }
     if (!any)
         putchar('-');
-    if (status != SMTP_OK)
+    if (status != SMTP_STATUS_OK)
         printf(" error=%s", smtp_status_name(status));
     else {
         printf(" text=\"");
@@ -116,15 +116,15 @@ static void print_result(smtp_status status, const smtp_result *r, const uint8_t
 
 /* Classifies the reply at the start of data; returns the status and fills *r. Keeps the
  * transaction's recipient counts as the replies go by. */
-static smtp_status classify_one(struct session *s, const uint8_t *data, size_t len,
+static smtp_verdict_status classify_one(struct session *s, const uint8_t *data, size_t len,
                                 smtp_scanner *scanner, smtp_result *r) {
     size_t pick = s->replies < s->command_count ? s->replies : s->command_count - 1;
     s->ctx.command = s->command_count ? s->commands[pick] : SMTP_CMD_UNKNOWN;
-    smtp_status status = smtp_classify_reply_incremental(data, len, &s->ctx, scanner, r);
-    if (status == SMTP_INCOMPLETE)
+    smtp_verdict_status status = smtp_classify_reply_incremental(data, len, &s->ctx, scanner, r);
+    if (status == SMTP_STATUS_INCOMPLETE)
         return status;
     s->replies++;
-    if (status != SMTP_OK)
+    if (status != SMTP_STATUS_OK)
         return status;
     if (s->ctx.command == SMTP_CMD_MAIL) {
         s->ctx.accepted_recipients = 0;
@@ -172,14 +172,14 @@ static int classify_arguments(struct session *s, char **args, int count) {
         smtp_result r = {.struct_size = sizeof r};
         size_t at = 0;
         while (at < len) { /* an argument may hold several pipelined replies */
-            smtp_status status = classify_one(s, buf + at, len - at, &scanner, &r);
-            if (status == SMTP_INCOMPLETE || (status != SMTP_OK && r.consumed == 0)) {
+            smtp_verdict_status status = classify_one(s, buf + at, len - at, &scanner, &r);
+            if (status == SMTP_STATUS_INCOMPLETE || (status != SMTP_STATUS_OK && r.consumed == 0)) {
                 printf("error: %s\n", smtp_status_name(status));
                 failed = 1;
                 break;
             }
             print_result(status, &r, buf + at);
-            failed |= status != SMTP_OK;
+            failed |= status != SMTP_STATUS_OK;
             at += r.consumed;
         }
     }
@@ -194,8 +194,8 @@ static int classify_stream(struct session *s, int fd) {
     smtp_scanner_reset(&scanner);
     smtp_result r = {.struct_size = sizeof r};
     while (!eof || len > 0) {
-        smtp_status status = len ? classify_one(s, buf, len, &scanner, &r) : SMTP_INCOMPLETE;
-        if (status == SMTP_INCOMPLETE) {
+        smtp_verdict_status status = len ? classify_one(s, buf, len, &scanner, &r) : SMTP_STATUS_INCOMPLETE;
+        if (status == SMTP_STATUS_INCOMPLETE) {
             if (eof) {
                 printf("error: the input ends inside a reply\n");
                 return 1;
@@ -210,7 +210,7 @@ static int classify_stream(struct session *s, int fd) {
             continue;
         }
         print_result(status, &r, buf);
-        failed |= status != SMTP_OK;
+        failed |= status != SMTP_STATUS_OK;
         if (r.consumed == 0) /* a line too long to ever end: stop, as a client would */
             return 1;
         memmove(buf, buf + r.consumed, len - r.consumed);

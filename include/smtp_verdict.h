@@ -40,19 +40,19 @@
 #define SMTP_VERDICT_VERSION_NUMBER 200
 
 /**
- * Longest reply line accepted, line end included; a longer one gives `SMTP_ERR_TOO_LONG`.
+ * Longest reply line accepted, line end included; a longer one gives `SMTP_STATUS_TOO_LONG`.
  */
 #define SMTP_MAX_LINE_LEN 8192
 
 /**
- * Longest reply accepted; a longer one gives `SMTP_ERR_TOO_LONG`. A caller never needs to
+ * Longest reply accepted; a longer one gives `SMTP_STATUS_TOO_LONG`. A caller never needs to
  * buffer more than this many bytes for one reply.
  */
 #define SMTP_MAX_REPLY_LEN 65536
 
 /**
  * Option bit: bare LF, mixed codes, lines over 512 octets and non-standard codes give
- * `SMTP_ERR_MALFORMED`.
+ * `SMTP_STATUS_MALFORMED`.
  */
 #define SMTP_OPT_STRICT 1
 
@@ -253,7 +253,7 @@
 /**
  * What a function reports.
  */
-enum smtp_status
+enum smtp_verdict_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -261,49 +261,49 @@ enum smtp_status
   /**
    * The reply was classified; `out` holds the verdict.
    */
-  SMTP_OK = 0,
+  SMTP_STATUS_OK = 0,
   /**
    * The reply is not complete yet: read more bytes and call again with the grown buffer.
    * Every field of `out` but `struct_size` is 0.
    */
-  SMTP_INCOMPLETE = 1,
+  SMTP_STATUS_INCOMPLETE = 1,
   /**
    * Not an SMTP reply. `out` holds the safe answer: retry, session scope,
    * `SMTP_FLAG_PROTOCOL_ERROR | SMTP_FLAG_CLOSE_CONNECTION`, `consumed` up to the end of the
    * offending line.
    */
-  SMTP_ERR_MALFORMED = 2,
+  SMTP_STATUS_MALFORMED = 2,
   /**
    * A line is over `SMTP_MAX_LINE_LEN` or the reply over `SMTP_MAX_REPLY_LEN` octets. `out`
-   * holds the same safe answer as for `SMTP_ERR_MALFORMED` with `consumed` 0 (nothing past
+   * holds the same safe answer as for `SMTP_STATUS_MALFORMED` with `consumed` 0 (nothing past
    * the limit is read, so the end of the reply is not known). Do not read more: close the
    * connection.
    */
-  SMTP_ERR_TOO_LONG = 3,
+  SMTP_STATUS_TOO_LONG = 3,
   /**
    * A required pointer is NULL. Nothing was classified.
    */
-  SMTP_ERR_NULL_ARGUMENT = 4,
+  SMTP_STATUS_NULL_ARGUMENT = 4,
   /**
    * An unknown command or option bit, a `struct_size` below the first released size, a
    * misaligned struct, or a scanner state that no earlier call left. Nothing was classified.
    */
-  SMTP_ERR_INVALID_ARGUMENT = 5,
+  SMTP_STATUS_INVALID_ARGUMENT = 5,
   /**
    * A bug in the library was caught before it could unwind into C. Please report it.
    */
-  SMTP_ERR_PANIC = 6,
+  SMTP_STATUS_PANIC = 6,
   /**
    * The server refused the command: `smtp_parse_ehlo` read a complete reply that is not 2xx
    * (500 or 502: send HELO instead); its code and length are in `out`.
    */
-  SMTP_ERR_REFUSED = 7,
+  SMTP_STATUS_REFUSED = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
-typedef enum smtp_status smtp_status;
+typedef enum smtp_verdict_status smtp_verdict_status;
 #else
-typedef uint32_t smtp_status;
+typedef uint32_t smtp_verdict_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -634,11 +634,11 @@ typedef struct smtp_result {
    */
   uint32_t struct_size;
   /**
-   * An `SMTP_VERDICT_*` value (0 only when the status is `SMTP_INCOMPLETE`).
+   * An `SMTP_VERDICT_*` value (0 only when the status is `SMTP_STATUS_INCOMPLETE`).
    */
   uint32_t verdict;
   /**
-   * An `SMTP_SCOPE_*` value (0 only when the status is `SMTP_INCOMPLETE`).
+   * An `SMTP_SCOPE_*` value (0 only when the status is `SMTP_STATUS_INCOMPLETE`).
    */
   uint32_t scope;
   /**
@@ -715,7 +715,7 @@ typedef struct smtp_ehlo_capabilities {
    */
   uint32_t struct_size;
   /**
-   * The reply code: 250, or with `SMTP_ERR_REFUSED` the refusal's (500 and 502 mean "no
+   * The reply code: 250, or with `SMTP_STATUS_REFUSED` the refusal's (500 and 502 mean "no
    * EHLO here": send HELO).
    */
   uint32_t code;
@@ -840,7 +840,7 @@ typedef struct smtp_plan {
   uint32_t struct_size;
   /**
    * Private: written by the library only. Do not change: a state no call could have left
-   * gives `SMTP_ERR_INVALID_ARGUMENT`.
+   * gives `SMTP_STATUS_INVALID_ARGUMENT`.
    */
   uint32_t private_state[47];
   /**
@@ -877,12 +877,12 @@ typedef struct smtp_plan_options {
   uint32_t max_transactions;
   /**
    * `SMTP_PLAN_PIPELINING`, `SMTP_PLAN_CHUNKING`, `SMTP_PLAN_LMTP`,
-   * `SMTP_PLAN_NO_LEARNING` bits; any other bit gives `SMTP_ERR_INVALID_ARGUMENT`.
+   * `SMTP_PLAN_NO_LEARNING` bits; any other bit gives `SMTP_STATUS_INVALID_ARGUMENT`.
    */
   uint32_t flags;
   /**
    * Classifier options: `SMTP_OPT_STRICT`, `SMTP_OPT_552_PERMANENT`. `SMTP_OPT_LMTP` is
-   * refused (`SMTP_ERR_INVALID_ARGUMENT`): set `SMTP_PLAN_LMTP` in `flags`, which also makes
+   * refused (`SMTP_STATUS_INVALID_ARGUMENT`): set `SMTP_PLAN_LMTP` in `flags`, which also makes
    * the plan expect one reply per recipient after the message.
    */
   uint32_t classify_options;
@@ -934,7 +934,7 @@ typedef struct smtp_plan_reply {
   uint32_t recipient;
   /**
    * The reply's number (1 for the first the plan read, counted across connections), as
-   * `smtp_plan_recipient.reply` keeps it; 0 when no reply was read (`SMTP_INCOMPLETE`).
+   * `smtp_plan_recipient.reply` keeps it; 0 when no reply was read (`SMTP_STATUS_INCOMPLETE`).
    */
   uint32_t number;
 } smtp_plan_reply;
@@ -991,14 +991,14 @@ extern "C" {
  * the next begins. `ctx` describes the command the reply answers; NULL means "unknown
  * command, no recipients, default options". `out->struct_size` must be set by the caller.
  *
- * Returns `SMTP_OK` with the verdict in `out`; `SMTP_INCOMPLETE` when more bytes are needed
+ * Returns `SMTP_STATUS_OK` with the verdict in `out`; `SMTP_STATUS_INCOMPLETE` when more bytes are needed
  * (call again with the grown buffer; see `smtp_classify_reply_incremental` to avoid
- * re-reading it); `SMTP_ERR_MALFORMED` or `SMTP_ERR_TOO_LONG` with the safe answer in `out`
- * (retry, session scope, close the connection); `SMTP_ERR_NULL_ARGUMENT` when `out` is NULL,
+ * re-reading it); `SMTP_STATUS_MALFORMED` or `SMTP_STATUS_TOO_LONG` with the safe answer in `out`
+ * (retry, session scope, close the connection); `SMTP_STATUS_NULL_ARGUMENT` when `out` is NULL,
  * or `data` is NULL with `len` > 0 (NULL with `len` 0 is an empty buffer);
- * `SMTP_ERR_INVALID_ARGUMENT` for an unknown command or option bit or a `struct_size` too
- * small; `SMTP_ERR_PANIC` on an internal error. Whenever `out` is usable it is written: after
- * `SMTP_ERR_NULL_ARGUMENT` (for `data`) and `SMTP_ERR_INVALID_ARGUMENT` (for `ctx`) it says
+ * `SMTP_STATUS_INVALID_ARGUMENT` for an unknown command or option bit or a `struct_size` too
+ * small; `SMTP_STATUS_PANIC` on an internal error. Whenever `out` is usable it is written: after
+ * `SMTP_STATUS_NULL_ARGUMENT` (for `data`) and `SMTP_STATUS_INVALID_ARGUMENT` (for `ctx`) it says
  * retry, session scope, so a caller that reads only the verdict stays safe.
  *
  * Reads at most `SMTP_MAX_REPLY_LEN` bytes of `data` and never past `len`. Allocates
@@ -1009,10 +1009,10 @@ extern "C" {
  * a readable `smtp_context`; `out` is NULL or points to a writable `smtp_result`. Each struct
  * is at least as large as its `struct_size` says.
  */
-smtp_status smtp_classify_reply(const uint8_t *data,
-                                size_t len,
-                                const struct smtp_context *ctx,
-                                struct smtp_result *out);
+smtp_verdict_status smtp_classify_reply(const uint8_t *data,
+                                        size_t len,
+                                        const struct smtp_context *ctx,
+                                        struct smtp_result *out);
 
 /**
  * Like `smtp_classify_reply`, but remembers in `scanner` how far an incomplete reply was
@@ -1020,12 +1020,12 @@ smtp_status smtp_classify_reply(const uint8_t *data,
  *
  * Call it with the same buffer start each time, grown at the end (a reply sent one byte per
  * packet costs no more in all than the reply sent at once). After any status other than
- * `SMTP_INCOMPLETE` the scanner is reset, ready for the next reply at `data + consumed`.
+ * `SMTP_STATUS_INCOMPLETE` the scanner is reset, ready for the next reply at `data + consumed`.
  * `scanner` must have been set up by `smtp_scanner_reset`; a state no call could have left
- * gives `SMTP_ERR_INVALID_ARGUMENT`. Each thread (or connection) needs its own scanner.
+ * gives `SMTP_STATUS_INVALID_ARGUMENT`. Each thread (or connection) needs its own scanner.
  *
  * A call whose new bytes (fewer than 8) do not end the line being read answers
- * `SMTP_INCOMPLETE` after checking only `data`, `out` and the scanner's position: that answer
+ * `SMTP_STATUS_INCOMPLETE` after checking only `data`, `out` and the scanner's position: that answer
  * does not depend on `ctx`, which is checked in full, with the rest of the scanner, on a
  * reply's first call and whenever a line ends.
  *
@@ -1033,21 +1033,21 @@ smtp_status smtp_classify_reply(const uint8_t *data,
  * As for `smtp_classify_reply`; `scanner` is NULL or points to a writable `smtp_scanner`
  * that no other thread uses during the call.
  */
-smtp_status smtp_classify_reply_incremental(const uint8_t *data,
-                                            size_t len,
-                                            const struct smtp_context *ctx,
-                                            struct smtp_scanner *scanner,
-                                            struct smtp_result *out);
+smtp_verdict_status smtp_classify_reply_incremental(const uint8_t *data,
+                                                    size_t len,
+                                                    const struct smtp_context *ctx,
+                                                    struct smtp_scanner *scanner,
+                                                    struct smtp_result *out);
 
 /**
  * Puts `scanner` in its initial state. Set `scanner->struct_size = sizeof(smtp_scanner)`
- * first. Returns `SMTP_OK`, `SMTP_ERR_NULL_ARGUMENT` or `SMTP_ERR_INVALID_ARGUMENT` (size
+ * first. Returns `SMTP_STATUS_OK`, `SMTP_STATUS_NULL_ARGUMENT` or `SMTP_STATUS_INVALID_ARGUMENT` (size
  * too small, or misaligned).
  *
  * # Safety
  * `scanner` is NULL or points to a writable `smtp_scanner` at least `struct_size` bytes long.
  */
-smtp_status smtp_scanner_reset(struct smtp_scanner *scanner);
+smtp_verdict_status smtp_scanner_reset(struct smtp_scanner *scanner);
 
 /**
  * The name of an `SMTP_VERDICT_*` value, such as "batch-limit", or "unknown".
@@ -1062,7 +1062,7 @@ const char *smtp_verdict_name(uint32_t verdict);
 const char *smtp_scope_name(uint32_t scope);
 
 /**
- * The name of an `smtp_status` value, such as "SMTP_INCOMPLETE", or "unknown".
+ * The name of an `smtp_verdict_status` value, such as "SMTP_STATUS_INCOMPLETE", or "unknown".
  * A static string: do not free it.
  */
 const char *smtp_status_name(uint32_t status);
@@ -1088,17 +1088,19 @@ const char *smtp_verdict_version(void);
  *
  * The first line is the server's name, never a keyword; keywords are matched in any case,
  * unknown ones are skipped, and a malformed LIMITS value is ignored without the others.
- * Statuses: `SMTP_OK`; `SMTP_INCOMPLETE` (read more, every field of `out` but `struct_size`
- * is 0); `SMTP_ERR_REFUSED` (a complete reply that is not 2xx: `code` and `consumed` are set,
- * nothing else); `SMTP_ERR_MALFORMED` and `SMTP_ERR_TOO_LONG` (close the connection; `out`
- * zeroed); `SMTP_ERR_NULL_ARGUMENT` and `SMTP_ERR_INVALID_ARGUMENT` as for
+ * Statuses: `SMTP_STATUS_OK`; `SMTP_STATUS_INCOMPLETE` (read more, every field of `out` but `struct_size`
+ * is 0); `SMTP_STATUS_REFUSED` (a complete reply that is not 2xx: `code` and `consumed` are set,
+ * nothing else); `SMTP_STATUS_MALFORMED` and `SMTP_STATUS_TOO_LONG` (close the connection; `out`
+ * zeroed); `SMTP_STATUS_NULL_ARGUMENT` and `SMTP_STATUS_INVALID_ARGUMENT` as for
  * `smtp_classify_reply`. Allocates nothing, keeps no state: safe from any number of threads.
  *
  * # Safety
  * `data` points to `len` readable bytes (or is NULL with `len` 0); `out` is NULL or points to a
  * writable `smtp_ehlo_capabilities` at least as large as its `struct_size` says.
  */
-smtp_status smtp_parse_ehlo(const uint8_t *data, size_t len, struct smtp_ehlo_capabilities *out);
+smtp_verdict_status smtp_parse_ehlo(const uint8_t *data,
+                                    size_t len,
+                                    struct smtp_ehlo_capabilities *out);
 
 /**
  * The key of the domain of an address (the part after its last `@`, without case; an
@@ -1118,7 +1120,7 @@ uint32_t smtp_domain_key(const char *address, size_t len);
  *
  * Every record is reset to `SMTP_PLAN_PENDING`, all zero but its `domain`. `caps` NULL is a
  * server that answered HELO (no extension, no limit); otherwise its `code` must be 2xx, as
- * `smtp_parse_ehlo` leaves it with `SMTP_OK`, and only its `extensions`, `rcpt_max`,
+ * `smtp_parse_ehlo` leaves it with `SMTP_STATUS_OK`, and only its `extensions`, `rcpt_max`,
  * `mail_max` and `rcpt_domain_max` (0: not advertised) are used. `options` NULL is the
  * defaults (see `smtp_plan_options`). The plan keeps the `recipients` pointer: the records
  * must stay where they are for as long as the plan is used, and nothing but the plan may
@@ -1128,9 +1130,9 @@ uint32_t smtp_domain_key(const char *address, size_t len);
  * or HELO is refused there is nothing to plan: every recipient takes that reply's verdict
  * (permanent: bounce them; otherwise defer them, or try another host).
  *
- * Statuses: `SMTP_OK`; `SMTP_ERR_NULL_ARGUMENT` when `plan` is NULL, or `recipients` is
+ * Statuses: `SMTP_STATUS_OK`; `SMTP_STATUS_NULL_ARGUMENT` when `plan` is NULL, or `recipients` is
  * NULL with `count` > 0 (NULL with 0 is a plan with no recipient: its first step is QUIT);
- * `SMTP_ERR_INVALID_ARGUMENT` for a `struct_size` too small, a misaligned struct or array,
+ * `SMTP_STATUS_INVALID_ARGUMENT` for a `struct_size` too small, a misaligned struct or array,
  * `count` over `UINT32_MAX`, `caps` whose code is not 2xx or that has an unknown extension
  * bit, or an unknown `flags` bit or classifier option in `options` (`SMTP_OPT_LMTP`
  * included). On any error nothing is written.
@@ -1141,11 +1143,11 @@ uint32_t smtp_domain_key(const char *address, size_t len);
  * `caps` and `options` are NULL or point to readable structs. Each struct is at least as
  * large as its `struct_size` says. A plan and its records belong to one thread at a time.
  */
-smtp_status smtp_plan_init(struct smtp_plan *plan,
-                           struct smtp_plan_recipient *recipients,
-                           size_t count,
-                           const struct smtp_ehlo_capabilities *caps,
-                           const struct smtp_plan_options *options);
+smtp_verdict_status smtp_plan_init(struct smtp_plan *plan,
+                                   struct smtp_plan_recipient *recipients,
+                                   size_t count,
+                                   const struct smtp_ehlo_capabilities *caps,
+                                   const struct smtp_plan_options *options);
 
 /**
  * Writes the plan's next step into `out`: a command to send, `SMTP_PLAN_WAIT` for replies,
@@ -1158,9 +1160,9 @@ smtp_status smtp_plan_init(struct smtp_plan *plan,
  * followed by a wait, and the end comes after QUIT's reply. Calling it between two replies
  * of a pipelined group is allowed: it answers `SMTP_PLAN_WAIT` until a step is due.
  *
- * Statuses: `SMTP_OK`; `SMTP_ERR_NULL_ARGUMENT` (`plan` or `out` NULL, or the plan's
- * `recipients` NULL with a count); `SMTP_ERR_INVALID_ARGUMENT` (a `struct_size` too small, a
- * misaligned struct, a `private_state` no call left); `SMTP_ERR_PANIC` (a bug in the
+ * Statuses: `SMTP_STATUS_OK`; `SMTP_STATUS_NULL_ARGUMENT` (`plan` or `out` NULL, or the plan's
+ * `recipients` NULL with a count); `SMTP_STATUS_INVALID_ARGUMENT` (a `struct_size` too small, a
+ * misaligned struct, a `private_state` no call left); `SMTP_STATUS_PANIC` (a bug in the
  * library). With an error `out->action` is 0 whenever `out` is usable, and the plan is
  * unchanged: an error here means the plan or its records were damaged, so calling again
  * would give the same error; end the session and treat every recipient not final as not
@@ -1170,7 +1172,7 @@ smtp_status smtp_plan_init(struct smtp_plan *plan,
  * As for `smtp_plan_init`: `plan` is NULL or a writable `smtp_plan` whose records are
  * writable, and `out` is NULL or a writable `smtp_plan_step`.
  */
-smtp_status smtp_plan_next(struct smtp_plan *plan, struct smtp_plan_step *out);
+smtp_verdict_status smtp_plan_next(struct smtp_plan *plan, struct smtp_plan_step *out);
 
 /**
  * Hands the plan the bytes received from the server, `data[0..len)`, starting at a reply:
@@ -1178,25 +1180,25 @@ smtp_status smtp_plan_next(struct smtp_plan *plan, struct smtp_plan_step *out);
  * (as `smtp_classify_reply` writes it, with the context the plan keeps) and the records it
  * decides are updated. `about`, if not NULL, says which command and recipient it answered.
  *
- * On `SMTP_OK`, `out->consumed` bytes were used: drop them, and call again while bytes remain
+ * On `SMTP_STATUS_OK`, `out->consumed` bytes were used: drop them, and call again while bytes remain
  * (pipelined replies come together), then call `smtp_plan_next`; bytes that hold only part of
- * the next reply give `SMTP_INCOMPLETE`. `SMTP_INCOMPLETE`: read more and call again with the
+ * the next reply give `SMTP_STATUS_INCOMPLETE`. `SMTP_STATUS_INCOMPLETE`: read more and call again with the
  * same bytes, from the reply's first byte, grown at the end (the plan remembers how far it
  * read, counted from that first byte, so the bytes may be moved to another buffer between
  * calls but not dropped; every field of `out` but `struct_size` is 0).
- * `SMTP_ERR_MALFORMED` or `SMTP_ERR_TOO_LONG`: `out` holds the safe answer as for
+ * `SMTP_STATUS_MALFORMED` or `SMTP_STATUS_TOO_LONG`: `out` holds the safe answer as for
  * `smtp_classify_reply`, and the session is over: every
  * recipient not final is `SMTP_PLAN_NOT_ATTEMPTED` and the next step is the end; close the
  * connection. A reply that no command awaited, a 421 and QUIT's reply end the session too,
- * with `SMTP_OK`.
+ * with `SMTP_STATUS_OK`.
  *
- * Other statuses change nothing: `SMTP_ERR_NULL_ARGUMENT` (`plan` or `out` NULL, `data` NULL
- * with `len` > 0, the plan's `recipients` NULL with a count), `SMTP_ERR_INVALID_ARGUMENT` (a
+ * Other statuses change nothing: `SMTP_STATUS_NULL_ARGUMENT` (`plan` or `out` NULL, `data` NULL
+ * with `len` > 0, the plan's `recipients` NULL with a count), `SMTP_STATUS_INVALID_ARGUMENT` (a
  * `struct_size` too small, a misaligned struct, a `private_state` no call left),
- * `SMTP_ERR_PANIC` (a bug in the library); with them
+ * `SMTP_STATUS_PANIC` (a bug in the library); with them
  * `out`, when usable, says retry, session scope. `about` is written with every status that
- * writes `out` from a reply: `SMTP_OK`, `SMTP_INCOMPLETE` (`number` 0), `SMTP_ERR_MALFORMED`
- * and `SMTP_ERR_TOO_LONG` (`recipient` `SMTP_PLAN_NO_RECIPIENT`).
+ * writes `out` from a reply: `SMTP_STATUS_OK`, `SMTP_STATUS_INCOMPLETE` (`number` 0), `SMTP_STATUS_MALFORMED`
+ * and `SMTP_STATUS_TOO_LONG` (`recipient` `SMTP_PLAN_NO_RECIPIENT`).
  *
  * Reads at most `SMTP_MAX_REPLY_LEN` bytes of `data` and never past `len`.
  *
@@ -1205,11 +1207,11 @@ smtp_status smtp_plan_next(struct smtp_plan *plan, struct smtp_plan_step *out);
  * `out` is NULL or a writable `smtp_result`, `about` NULL or a writable `smtp_plan_reply`;
  * none of them overlaps the plan's records.
  */
-smtp_status smtp_plan_receive(struct smtp_plan *plan,
-                              const uint8_t *data,
-                              size_t len,
-                              struct smtp_result *out,
-                              struct smtp_plan_reply *about);
+smtp_verdict_status smtp_plan_receive(struct smtp_plan *plan,
+                                      const uint8_t *data,
+                                      size_t len,
+                                      struct smtp_result *out,
+                                      struct smtp_plan_reply *about);
 
 /**
  * Tells the plan the connection is gone (end of file, a failed write, a timeout, or the
@@ -1218,13 +1220,13 @@ smtp_status smtp_plan_receive(struct smtp_plan *plan,
  * those are `SMTP_PLAN_DEFERRED` with `SMTP_PLAN_POSSIBLY_DELIVERED` (RFC 1047). The next step
  * is the end. After the end it does nothing.
  *
- * Statuses: `SMTP_OK`; `SMTP_ERR_NULL_ARGUMENT` and `SMTP_ERR_INVALID_ARGUMENT` as for
+ * Statuses: `SMTP_STATUS_OK`; `SMTP_STATUS_NULL_ARGUMENT` and `SMTP_STATUS_INVALID_ARGUMENT` as for
  * `smtp_plan_next`, with the plan unchanged.
  *
  * # Safety
  * As for `smtp_plan_next`.
  */
-smtp_status smtp_plan_connection_lost(struct smtp_plan *plan);
+smtp_verdict_status smtp_plan_connection_lost(struct smtp_plan *plan);
 
 /**
  * Starts the plan again on a new connection, whose EHLO reply is `caps` (read as by
@@ -1234,17 +1236,17 @@ smtp_status smtp_plan_connection_lost(struct smtp_plan *plan);
  * LMTP, learning and the classifier options stay as `smtp_plan_init` set them (those bits
  * are checked, then not used).
  *
- * Statuses: `SMTP_OK`; `SMTP_ERR_INVALID_ARGUMENT` when the plan has not ended (its step is not
+ * Statuses: `SMTP_STATUS_OK`; `SMTP_STATUS_INVALID_ARGUMENT` when the plan has not ended (its step is not
  * `SMTP_PLAN_DONE` or `SMTP_PLAN_RECONNECT`), and as for `smtp_plan_init` and
- * `smtp_plan_next`; `SMTP_ERR_NULL_ARGUMENT` as for `smtp_plan_next`. On any error the plan is
+ * `smtp_plan_next`; `SMTP_STATUS_NULL_ARGUMENT` as for `smtp_plan_next`. On any error the plan is
  * unchanged.
  *
  * # Safety
  * As for `smtp_plan_init` and `smtp_plan_next`.
  */
-smtp_status smtp_plan_reconnect(struct smtp_plan *plan,
-                                const struct smtp_ehlo_capabilities *caps,
-                                const struct smtp_plan_options *options);
+smtp_verdict_status smtp_plan_reconnect(struct smtp_plan *plan,
+                                        const struct smtp_ehlo_capabilities *caps,
+                                        const struct smtp_plan_options *options);
 
 /**
  * The name of an `smtp_plan_action` value, such as "send-rcpt", or "unknown".
@@ -1283,3 +1285,27 @@ const char *smtp_plan_recipient_state_name(uint32_t state);
 /** An smtp_plan_reply ready to be filled: struct_size set, every other field 0. */
 #define SMTP_PLAN_REPLY_INIT { (uint32_t)sizeof(smtp_plan_reply), 0, 0, 0 }
 #endif  /* SMTP_VERDICT_INIT_MACROS */
+
+/*
+ * The status names of 0.1 and 0.2, for programs written against them: the same values.
+ * libESMTP's libesmtp.h declares struct smtp_status and the SMTP_ERR_ prefix is its own, so the
+ * status type is now smtp_verdict_status and its values SMTP_STATUS_*. These old names do not
+ * clash with libESMTP's in C. In C++ the typedef smtp_status would clash with libESMTP's
+ * struct smtp_status, so it is left out when libesmtp.h was included first; a C++ program
+ * that includes libesmtp.h after this header defines SMTP_VERDICT_NO_COMPAT_NAMES. Defining
+ * it leaves out every old name.
+ */
+#if !defined(SMTP_VERDICT_NO_COMPAT_NAMES) && !defined(SMTP_VERDICT_COMPAT_NAMES)
+#define SMTP_VERDICT_COMPAT_NAMES
+#if !defined(__cplusplus) || !defined(_libesmtp_h)
+typedef smtp_verdict_status smtp_status;
+#endif
+#define SMTP_OK SMTP_STATUS_OK
+#define SMTP_INCOMPLETE SMTP_STATUS_INCOMPLETE
+#define SMTP_ERR_MALFORMED SMTP_STATUS_MALFORMED
+#define SMTP_ERR_TOO_LONG SMTP_STATUS_TOO_LONG
+#define SMTP_ERR_NULL_ARGUMENT SMTP_STATUS_NULL_ARGUMENT
+#define SMTP_ERR_INVALID_ARGUMENT SMTP_STATUS_INVALID_ARGUMENT
+#define SMTP_ERR_PANIC SMTP_STATUS_PANIC
+#define SMTP_ERR_REFUSED SMTP_STATUS_REFUSED
+#endif  /* SMTP_VERDICT_COMPAT_NAMES */

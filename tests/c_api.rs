@@ -108,6 +108,36 @@ fn cxx_header_test() {
     run(&mut Command::new(exe));
 }
 
+#[test]
+fn coexists_with_libesmtp() {
+    // smtp_verdict.h beside libESMTP's declarations, in either order, as C99 and C++.
+    let cc = compiler("CC", "cc");
+    let cxx = compiler("CXX", "c++");
+    for (source, compiler, flags) in [
+        ("libesmtp_test.c", &cc, vec!["-std=c99"]),
+        ("libesmtp_test.c", &cc, vec!["-std=c99", "-DVERDICT_FIRST"]),
+        (
+            "libesmtp_test.c",
+            &cc,
+            vec!["-std=c99", "-DSMTP_VERDICT_NO_COMPAT_NAMES"],
+        ),
+        ("libesmtp_test.cpp", &cxx, vec!["-std=c++11"]),
+        (
+            "libesmtp_test.cpp",
+            &cxx,
+            vec![
+                "-std=c++11",
+                "-DVERDICT_FIRST",
+                "-DSMTP_VERDICT_NO_COMPAT_NAMES",
+            ],
+        ),
+    ] {
+        let exe = build(source, compiler, &flags);
+        let out = run(&mut Command::new(exe));
+        assert!(out.contains(" 0 failed"), "{flags:?}: {out}");
+    }
+}
+
 /// Every row of `tests/vectors/*.tsv`, in the format `tests/c/vectors_test.c` reads.
 fn write_vectors(path: &Path) -> usize {
     let rows = vectors::load();

@@ -51,7 +51,7 @@ build() {
         TARGET_DIR="$TARGET_DIR" >"$WORK/build-$name.log" 2>&1; then
         cat "$WORK/build-$name.log"; bad "$name: examples-c build"; return 1
     fi
-    for t in api_test vectors_test; do
+    for t in api_test vectors_test libesmtp_test; do
         $cc $cflags $WARN -Iinclude -Itests/c -o "$out/$t" "tests/c/$t.c" $LIB ||
             { bad "$name: tests/c/$t.c"; return 1; }
     done
@@ -101,6 +101,7 @@ run_all() {
     printf '220-mx ESMTP\r\n220 ok\r\n250 2.1.0 Ok\r\n452 4.5.3 Error: too many recipients\n354 go\r\n' >"$WORK/stream"
     expect "$name classify stream" 0 sh -c '"$1" -c GREETING,MAIL,RCPT,DATA <"$2"' sh "$wrapper" "$WORK/stream"
     expect "$name api_test" 0 "$@" "$b/api_test"
+    expect "$name libesmtp_test" 0 "$@" "$b/libesmtp_test"
     expect "$name vectors_test" 0 "$@" "$b/vectors_test" "$vectors"
     expect "$name bench" 0 "$@" "$b/bench" 20000 1
     expect "$name bench --vectors" 0 "$@" "$b/bench" --vectors "$ROOT/tests/vectors" 1

@@ -287,7 +287,7 @@ fn c_abi_agrees_on_every_row() {
         let id = &row.id;
         match parse_ehlo(&row.reply) {
             Ok(caps) => {
-                assert_eq!(status, c::smtp_status::SMTP_OK, "{id}");
+                assert_eq!(status, c::smtp_verdict_status::SMTP_STATUS_OK, "{id}");
                 assert_eq!(out.code, u32::from(caps.code), "{id}");
                 assert_eq!(out.extensions, u32::from(caps.extensions.bits()), "{id}");
                 assert_eq!(out.auth_mechanisms, u32::from(caps.auth.bits()), "{id}");
@@ -304,7 +304,7 @@ fn c_abi_agrees_on_every_row() {
                 assert_eq!(out.consumed, caps.consumed, "{id}");
             }
             Err(EhloError::Refused { code, consumed }) => {
-                assert_eq!(status, c::smtp_status::SMTP_ERR_REFUSED, "{id}");
+                assert_eq!(status, c::smtp_verdict_status::SMTP_STATUS_REFUSED, "{id}");
                 assert_eq!(
                     (out.code, out.consumed),
                     (u32::from(code), consumed),
@@ -314,9 +314,9 @@ fn c_abi_agrees_on_every_row() {
             }
             Err(e) => {
                 let expected = match e {
-                    EhloError::Incomplete => c::smtp_status::SMTP_INCOMPLETE,
-                    EhloError::Malformed => c::smtp_status::SMTP_ERR_MALFORMED,
-                    _ => c::smtp_status::SMTP_ERR_TOO_LONG,
+                    EhloError::Incomplete => c::smtp_verdict_status::SMTP_STATUS_INCOMPLETE,
+                    EhloError::Malformed => c::smtp_verdict_status::SMTP_STATUS_MALFORMED,
+                    _ => c::smtp_verdict_status::SMTP_STATUS_TOO_LONG,
                 };
                 assert_eq!(status, expected, "{id}");
                 let zero = c::smtp_ehlo_capabilities {
@@ -334,12 +334,12 @@ fn c_abi_agrees_on_every_row() {
     let reply = b"250 mx.example.com\r\n";
     // SAFETY: as above; the library must refuse the short size before writing.
     let status = unsafe { c::smtp_parse_ehlo(reply.as_ptr(), reply.len(), &mut short) };
-    assert_eq!(status, c::smtp_status::SMTP_ERR_INVALID_ARGUMENT);
+    assert_eq!(status, c::smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT);
     // SAFETY: a NULL `out` is refused, and NULL data with a length is refused.
     unsafe {
         assert_eq!(
             c::smtp_parse_ehlo(reply.as_ptr(), reply.len(), std::ptr::null_mut()),
-            c::smtp_status::SMTP_ERR_NULL_ARGUMENT
+            c::smtp_verdict_status::SMTP_STATUS_NULL_ARGUMENT
         );
         let mut out = c::smtp_ehlo_capabilities {
             struct_size: size,
@@ -347,7 +347,7 @@ fn c_abi_agrees_on_every_row() {
         };
         assert_eq!(
             c::smtp_parse_ehlo(std::ptr::null(), 5, &mut out),
-            c::smtp_status::SMTP_ERR_NULL_ARGUMENT
+            c::smtp_verdict_status::SMTP_STATUS_NULL_ARGUMENT
         );
     }
 }

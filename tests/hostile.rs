@@ -13,12 +13,12 @@ use core::ptr;
 
 use smtp_verdict::ffi::{
     smtp_classify_reply, smtp_classify_reply_incremental, smtp_context, smtp_enhanced_code_text,
-    smtp_result, smtp_scanner, smtp_scanner_reset, smtp_scope_name, smtp_status, smtp_status_name,
-    smtp_verdict_name,
+    smtp_result, smtp_scanner, smtp_scanner_reset, smtp_scope_name, smtp_status_name,
+    smtp_verdict_name, smtp_verdict_status,
 };
 use smtp_verdict::{Command, Context, Error, MAX_LINE_LEN, MAX_REPLY_LEN, Options, classify};
 
-use smtp_status::*;
+use smtp_verdict_status::*;
 
 /// `size` bytes that end exactly where inaccessible memory begins.
 struct Region {
@@ -153,7 +153,7 @@ fn rust_context(c: &smtp_context) -> Context {
 
 /// Calls `smtp_classify_reply` on `bytes` placed against a guard page, with the context and
 /// the result struct placed against guard pages too.
-fn classify_guarded(bytes: &[u8], ctx: &smtp_context) -> (smtp_status, smtp_result) {
+fn classify_guarded(bytes: &[u8], ctx: &smtp_context) -> (smtp_verdict_status, smtp_result) {
     let data = Region::with_bytes(bytes);
     let c = Region::with_struct(*ctx);
     let out = Region::with_struct(result());
@@ -166,12 +166,12 @@ fn classify_guarded(bytes: &[u8], ctx: &smtp_context) -> (smtp_status, smtp_resu
 /// The C answer for `bytes`, checked against what the header promises and against the Rust
 /// API; then the same through `smtp_classify_reply_incremental`, the buffer growing by
 /// `chunk` bytes at a time (0: only the whole buffer), which must end with the same answer.
-fn check(bytes: &[u8], ctx: &smtp_context, chunk: usize) -> (smtp_status, smtp_result) {
+fn check(bytes: &[u8], ctx: &smtp_context, chunk: usize) -> (smtp_verdict_status, smtp_result) {
     let (status, out) = classify_guarded(bytes, ctx);
     assert!(
         matches!(
             status,
-            SMTP_OK | SMTP_INCOMPLETE | SMTP_ERR_MALFORMED | SMTP_ERR_TOO_LONG
+            SMTP_STATUS_OK | SMTP_STATUS_INCOMPLETE | SMTP_STATUS_MALFORMED | SMTP_STATUS_TOO_LONG
         ),
         "{status:?} for {:?}",
         show(bytes)
@@ -181,7 +181,7 @@ fn check(bytes: &[u8], ctx: &smtp_context, chunk: usize) -> (smtp_status, smtp_r
     assert_eq!(out.reserved, 0);
     let rust = classify(bytes, &rust_context(ctx));
     match status {
-        SMTP_OK => {
+        SMTP_STATUS_OK => {
             let c = rust.as_ref().unwrap();
             assert_eq!(
                 (out.verdict, out.scope, out.code, out.flags, out.lines),
@@ -204,14 +204,14 @@ fn check(bytes: &[u8], ctx: &smtp_context, chunk: usize) -> (smtp_status, smtp_r
                 assert!(out.verdict >= 3, "{:?}: {out:?}", show(bytes));
             }
         }
-        SMTP_INCOMPLETE => {
+        SMTP_STATUS_INCOMPLETE => {
             assert_eq!(rust, Err(Error::Incomplete));
             assert_eq!(out, result());
         }
         _ => {
             assert_eq!(
                 matches!(rust, Err(Error::TooLong { .. })),
-                status == SMTP_ERR_TOO_LONG
+                status == SMTP_STATUS_TOO_LONG
             );
             let f = rust.unwrap_err().fallback().unwrap();
             assert_eq!((out.verdict, out.scope), (3, 3));
@@ -229,7 +229,10 @@ fn check(bytes: &[u8], ctx: &smtp_context, chunk: usize) -> (smtp_status, smtp_r
             private_state: [0; 15],
         });
         // SAFETY: a scanner-sized region.
-        assert_eq!(unsafe { smtp_scanner_reset(scanner.ptr.cast()) }, SMTP_OK);
+        assert_eq!(
+            unsafe { smtp_scanner_reset(scanner.ptr.cast()) },
+            SMTP_STATUS_OK
+        );
         let o = Region::with_struct(result());
         let mut end = 0;
         let (last, last_out) = loop {
@@ -244,7 +247,7 @@ fn check(bytes: &[u8], ctx: &smtp_context, chunk: usize) -> (smtp_status, smtp_r
                     o.ptr.cast(),
                 )
             };
-            if s != SMTP_INCOMPLETE || end == bytes.len() {
+            if s != SMTP_STATUS_INCOMPLETE || end == bytes.len() {
                 break (s, o.get::<smtp_result>());
             }
         };
@@ -323,30 +326,30 @@ fn sixty_four_kib_without_a_line_end_is_too_long() {
         let mut reply = b"250 ".to_vec();
         reply.resize(len, b'x');
         let (status, out) = check(&reply, &rcpt(), chunk);
-        assert_eq!(status, SMTP_ERR_TOO_LONG, "{len} bytes");
+        assert_eq!(status, SMTP_STATUS_TOO_LONG, "{len} bytes");
         assert_eq!(out.consumed, 0);
     }
     // One line: MAX_LINE_LEN bytes with no end cannot become a line of at most MAX_LINE_LEN.
     let mut line = b"250 ".to_vec();
     line.resize(MAX_LINE_LEN - 1, b'x');
-    assert_eq!(check(&line, &rcpt(), 0).0, SMTP_INCOMPLETE);
+    assert_eq!(check(&line, &rcpt(), 0).0, SMTP_STATUS_INCOMPLETE);
     line.push(b'x');
-    assert_eq!(check(&line, &rcpt(), chunk).0, SMTP_ERR_TOO_LONG);
+    assert_eq!(check(&line, &rcpt(), chunk).0, SMTP_STATUS_TOO_LONG);
     // The longest line accepted, line end included, and one byte more.
     let mut line = b"250 ".to_vec();
     line.resize(MAX_LINE_LEN - 2, b'x');
     line.extend_from_slice(b"\r\n");
-    assert_eq!(check(&line, &rcpt(), 0).0, SMTP_OK);
+    assert_eq!(check(&line, &rcpt(), 0).0, SMTP_STATUS_OK);
     line.insert(5, b'x');
     // The line has an end in the buffer, past the limit: not read, so `consumed` is 0.
     let (status, out) = check(&line, &rcpt(), 0);
-    assert_eq!((status, out.consumed), (SMTP_ERR_TOO_LONG, 0));
+    assert_eq!((status, out.consumed), (SMTP_STATUS_TOO_LONG, 0));
     // Nothing but NUL, CR or digits: no line end, so incomplete until the limit, then too long.
     for fill in [0u8, b'\r', b'5'] {
-        assert_eq!(check(&[fill; 100], &rcpt(), 0).0, SMTP_INCOMPLETE);
+        assert_eq!(check(&[fill; 100], &rcpt(), 0).0, SMTP_STATUS_INCOMPLETE);
         assert_eq!(
             check(&vec![fill; MAX_LINE_LEN], &rcpt(), 0).0,
-            SMTP_ERR_TOO_LONG
+            SMTP_STATUS_TOO_LONG
         );
     }
 }
@@ -364,9 +367,9 @@ fn a_hundred_thousand_continuation_lines() {
         let (status, out) = check(&reply, &rcpt(), chunk);
         if *line == b"250-" {
             // No line end at all: one line of 400,008 bytes.
-            assert_eq!(status, SMTP_ERR_TOO_LONG);
+            assert_eq!(status, SMTP_STATUS_TOO_LONG);
         } else {
-            assert_eq!(status, SMTP_ERR_TOO_LONG, "{}", show(line));
+            assert_eq!(status, SMTP_STATUS_TOO_LONG, "{}", show(line));
         }
         assert_eq!(out.consumed, 0);
     }
@@ -379,32 +382,32 @@ fn a_hundred_thousand_continuation_lines() {
     let mut reply = b"250-x\r\n".repeat(n);
     reply.extend_from_slice(b"250 ok\r\n");
     let (status, out) = check(&reply, &rcpt(), if cfg!(miri) { 0 } else { 1 });
-    assert_eq!((status, out.lines as usize), (SMTP_OK, n + 1));
+    assert_eq!((status, out.lines as usize), (SMTP_STATUS_OK, n + 1));
     // A negative line among them: never success.
     reply[7 * (n / 2)] = b'5';
     let (status, out) = check(&reply, &rcpt(), 0);
-    assert_eq!(status, SMTP_OK);
+    assert_eq!(status, SMTP_STATUS_OK);
     assert_eq!(out.verdict, 3, "{out:?}");
 }
 
 #[test]
 fn nul_bytes() {
-    let cases: [(&[u8], smtp_status); 9] = [
-        (b"250 a\0b\r\n", SMTP_OK),
-        (b"250 \0\r\n", SMTP_OK),
-        (b"250-\0\r\n250 ok\r\n", SMTP_OK),
-        (b"\0\0\0 ok\r\n", SMTP_ERR_MALFORMED),
-        (b"25\0 ok\r\n", SMTP_ERR_MALFORMED),
-        (b"250\0ok\r\n", SMTP_ERR_MALFORMED),
-        (b"\0\r\n", SMTP_ERR_MALFORMED),
-        (b"\0", SMTP_INCOMPLETE),
-        (b"250-\0\r\n", SMTP_INCOMPLETE),
+    let cases: [(&[u8], smtp_verdict_status); 9] = [
+        (b"250 a\0b\r\n", SMTP_STATUS_OK),
+        (b"250 \0\r\n", SMTP_STATUS_OK),
+        (b"250-\0\r\n250 ok\r\n", SMTP_STATUS_OK),
+        (b"\0\0\0 ok\r\n", SMTP_STATUS_MALFORMED),
+        (b"25\0 ok\r\n", SMTP_STATUS_MALFORMED),
+        (b"250\0ok\r\n", SMTP_STATUS_MALFORMED),
+        (b"\0\r\n", SMTP_STATUS_MALFORMED),
+        (b"\0", SMTP_STATUS_INCOMPLETE),
+        (b"250-\0\r\n", SMTP_STATUS_INCOMPLETE),
     ];
     for (reply, expected) in cases {
         assert_eq!(check(reply, &rcpt(), 1).0, expected, "{}", show(reply));
     }
     let (status, out) = check(&[0; 64 * 1024], &rcpt(), 0);
-    assert_eq!((status, out.consumed), (SMTP_ERR_TOO_LONG, 0));
+    assert_eq!((status, out.consumed), (SMTP_STATUS_TOO_LONG, 0));
 }
 
 #[test]
@@ -419,19 +422,22 @@ fn only_dash_lines() {
         let (status, out) = check(reply, &rcpt(), 1);
         match reply.iter().position(|&b| b == b'\n') {
             Some(lf) => {
-                assert_eq!(status, SMTP_ERR_MALFORMED, "{}", show(reply));
+                assert_eq!(status, SMTP_STATUS_MALFORMED, "{}", show(reply));
                 assert_eq!((out.consumed, out.lines), (lf + 1, 1));
             }
-            None => assert_eq!(status, SMTP_INCOMPLETE),
+            None => assert_eq!(status, SMTP_STATUS_INCOMPLETE),
         }
     }
     // Continuation lines that never end the reply.
     for n in [1, 10, if cfg!(miri) { 100 } else { 1000 }] {
-        assert_eq!(check(&b"250-\r\n".repeat(n), &rcpt(), 0).0, SMTP_INCOMPLETE);
+        assert_eq!(
+            check(&b"250-\r\n".repeat(n), &rcpt(), 0).0,
+            SMTP_STATUS_INCOMPLETE
+        );
     }
     if !cfg!(miri) {
         let (status, _) = check(&b"250-\r\n".repeat(20_000), &rcpt(), 0);
-        assert_eq!(status, SMTP_ERR_TOO_LONG);
+        assert_eq!(status, SMTP_STATUS_TOO_LONG);
     }
 }
 
@@ -448,7 +454,7 @@ fn digits_beyond_three() {
     ];
     for reply in malformed {
         let (status, out) = check(reply, &rcpt(), 1);
-        assert_eq!(status, SMTP_ERR_MALFORMED, "{}", show(reply));
+        assert_eq!(status, SMTP_STATUS_MALFORMED, "{}", show(reply));
         assert_eq!(out.consumed, reply.len());
     }
     // Digits beyond three in the enhanced code: not an enhanced code, the reply stands.
@@ -459,7 +465,7 @@ fn digits_beyond_three() {
         b"452 4.5.3333\r\n",
     ] {
         let (status, out) = check(reply, &rcpt(), 1);
-        assert_eq!(status, SMTP_OK, "{}", show(reply));
+        assert_eq!(status, SMTP_STATUS_OK, "{}", show(reply));
         assert_eq!(
             (
                 out.enhanced_class,
@@ -471,7 +477,7 @@ fn digits_beyond_three() {
     }
     // Three-digit parts are the most there are.
     let (status, out) = check(b"550 5.999.999 x\r\n", &rcpt(), 1);
-    assert_eq!(status, SMTP_OK);
+    assert_eq!(status, SMTP_STATUS_OK);
     assert_eq!((out.enhanced_subject, out.enhanced_detail), (999, 999));
 }
 
@@ -512,10 +518,10 @@ fn struct_size_of_the_context() {
             unsafe { smtp_classify_reply(reply.ptr, reply.size, c.ptr.cast(), out.ptr.cast()) };
         let out = out.get::<smtp_result>();
         if (size as usize) < real {
-            assert_eq!(status, SMTP_ERR_INVALID_ARGUMENT, "size {size}");
+            assert_eq!(status, SMTP_STATUS_INVALID_ARGUMENT, "size {size}");
             assert_eq!((out.verdict, out.scope), (3, 3), "the safe answer");
         } else {
-            assert_eq!((status, out.verdict), (SMTP_OK, 4), "size {size}");
+            assert_eq!((status, out.verdict), (SMTP_STATUS_OK, 4), "size {size}");
         }
         assert_eq!(c.get::<smtp_context>().struct_size, size);
     }
@@ -539,10 +545,10 @@ fn struct_size_of_the_result() {
         let got = out.get::<smtp_result>();
         assert_eq!(got.struct_size, size, "struct_size is never written");
         if (size as usize) < real {
-            assert_eq!(status, SMTP_ERR_INVALID_ARGUMENT, "size {size}");
+            assert_eq!(status, SMTP_STATUS_INVALID_ARGUMENT, "size {size}");
             assert_eq!(got, filled, "nothing written");
         } else {
-            assert_eq!(status, SMTP_OK);
+            assert_eq!(status, SMTP_STATUS_OK);
             assert_eq!((got.code, got.consumed), (250, 14));
         }
     }
@@ -575,12 +581,16 @@ fn struct_size_of_the_scanner() {
         }
         assert_eq!(scanner.get::<smtp_scanner>().struct_size, size);
         if (size as usize) < real {
-            assert_eq!(reset, SMTP_ERR_INVALID_ARGUMENT);
-            assert!(statuses.iter().all(|&s| s == SMTP_ERR_INVALID_ARGUMENT));
+            assert_eq!(reset, SMTP_STATUS_INVALID_ARGUMENT);
+            assert!(statuses.iter().all(|&s| s == SMTP_STATUS_INVALID_ARGUMENT));
         } else {
-            assert_eq!(reset, SMTP_OK);
-            assert_eq!(statuses.last(), Some(&SMTP_OK), "size {size}");
-            assert!(statuses[..reply.size].iter().all(|&s| s == SMTP_INCOMPLETE));
+            assert_eq!(reset, SMTP_STATUS_OK);
+            assert_eq!(statuses.last(), Some(&SMTP_STATUS_OK), "size {size}");
+            assert!(
+                statuses[..reply.size]
+                    .iter()
+                    .all(|&s| s == SMTP_STATUS_INCOMPLETE)
+            );
         }
     }
 }
@@ -597,7 +607,7 @@ fn misaligned_structs_are_refused() {
     // SAFETY: 127 bytes from `at` are writable; a misaligned pointer is refused before use.
     let status =
         unsafe { smtp_classify_reply(reply.as_ptr(), reply.len(), ptr::null(), at.cast()) };
-    assert_eq!(status, SMTP_ERR_INVALID_ARGUMENT);
+    assert_eq!(status, SMTP_STATUS_INVALID_ARGUMENT);
     assert!(room.0[5..].iter().all(|&b| b == 0), "nothing written");
     let mut out = result();
     // SAFETY: as above, for the context and the scanner.
@@ -609,9 +619,9 @@ fn misaligned_structs_are_refused() {
                 at.cast_const().cast(),
                 &mut out
             ),
-            SMTP_ERR_INVALID_ARGUMENT
+            SMTP_STATUS_INVALID_ARGUMENT
         );
-        assert_eq!(smtp_scanner_reset(at.cast()), SMTP_ERR_INVALID_ARGUMENT);
+        assert_eq!(smtp_scanner_reset(at.cast()), SMTP_STATUS_INVALID_ARGUMENT);
     }
 }
 
@@ -624,7 +634,7 @@ fn unknown_commands_and_option_bits() {
     cases.extend(bad_options.iter().map(|&o| context(8, 1, o)));
     for ctx in cases {
         let (status, out) = classify_guarded(reply, &ctx);
-        assert_eq!(status, SMTP_ERR_INVALID_ARGUMENT, "{ctx:?}");
+        assert_eq!(status, SMTP_STATUS_INVALID_ARGUMENT, "{ctx:?}");
         assert_eq!((out.verdict, out.scope, out.consumed), (3, 3, 0), "{ctx:?}");
     }
     // Every known command with every known option set, and any recipient counts.
@@ -658,34 +668,37 @@ fn null_for_each_pointer() {
         // data
         assert_eq!(
             smtp_classify_reply(ptr::null(), 8, ctx.ptr.cast(), &mut out),
-            SMTP_ERR_NULL_ARGUMENT
+            SMTP_STATUS_NULL_ARGUMENT
         );
         assert_eq!((out.verdict, out.scope), (3, 3), "the safe answer");
         assert_eq!(
             smtp_classify_reply(ptr::null(), usize::MAX, ctx.ptr.cast(), &mut out),
-            SMTP_ERR_NULL_ARGUMENT
+            SMTP_STATUS_NULL_ARGUMENT
         );
         assert_eq!(
             smtp_classify_reply(ptr::null(), 0, ctx.ptr.cast(), &mut out),
-            SMTP_INCOMPLETE
+            SMTP_STATUS_INCOMPLETE
         );
         // ctx: the defaults
         assert_eq!(
             smtp_classify_reply(reply.ptr, reply.size, ptr::null(), &mut out),
-            SMTP_OK
+            SMTP_STATUS_OK
         );
         assert_eq!((out.verdict, out.scope), (1, 3));
         // out
         assert_eq!(
             smtp_classify_reply(reply.ptr, reply.size, ctx.ptr.cast(), ptr::null_mut()),
-            SMTP_ERR_NULL_ARGUMENT
+            SMTP_STATUS_NULL_ARGUMENT
         );
         assert_eq!(
             smtp_classify_reply(ptr::null(), 0, ptr::null(), ptr::null_mut()),
-            SMTP_ERR_NULL_ARGUMENT
+            SMTP_STATUS_NULL_ARGUMENT
         );
         // scanner
-        assert_eq!(smtp_scanner_reset(ptr::null_mut()), SMTP_ERR_NULL_ARGUMENT);
+        assert_eq!(
+            smtp_scanner_reset(ptr::null_mut()),
+            SMTP_STATUS_NULL_ARGUMENT
+        );
         assert_eq!(
             smtp_classify_reply_incremental(
                 reply.ptr,
@@ -694,12 +707,12 @@ fn null_for_each_pointer() {
                 ptr::null_mut(),
                 &mut out
             ),
-            SMTP_ERR_NULL_ARGUMENT
+            SMTP_STATUS_NULL_ARGUMENT
         );
-        assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_OK);
+        assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_STATUS_OK);
         assert_eq!(
             smtp_classify_reply_incremental(ptr::null(), 3, ptr::null(), &mut scanner, &mut out),
-            SMTP_ERR_NULL_ARGUMENT
+            SMTP_STATUS_NULL_ARGUMENT
         );
         assert_eq!(
             smtp_classify_reply_incremental(
@@ -709,7 +722,7 @@ fn null_for_each_pointer() {
                 &mut scanner,
                 ptr::null_mut()
             ),
-            SMTP_ERR_NULL_ARGUMENT
+            SMTP_STATUS_NULL_ARGUMENT
         );
         assert_eq!(
             smtp_classify_reply_incremental(
@@ -719,7 +732,7 @@ fn null_for_each_pointer() {
                 ptr::null_mut(),
                 ptr::null_mut()
             ),
-            SMTP_ERR_NULL_ARGUMENT
+            SMTP_STATUS_NULL_ARGUMENT
         );
         // The scanner still works after all that.
         assert_eq!(
@@ -730,7 +743,7 @@ fn null_for_each_pointer() {
                 &mut scanner,
                 &mut out
             ),
-            SMTP_OK
+            SMTP_STATUS_OK
         );
     }
 }
@@ -745,18 +758,18 @@ fn len_zero() {
     unsafe {
         assert_eq!(
             smtp_classify_reply(empty.ptr, 0, ptr::null(), &mut out),
-            SMTP_INCOMPLETE
+            SMTP_STATUS_INCOMPLETE
         );
         assert_eq!(out, result());
-        assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_OK);
+        assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_STATUS_OK);
         for _ in 0..3 {
             assert_eq!(
                 smtp_classify_reply_incremental(empty.ptr, 0, ptr::null(), &mut scanner, &mut out),
-                SMTP_INCOMPLETE
+                SMTP_STATUS_INCOMPLETE
             );
         }
     }
-    assert_eq!(check(b"", &rcpt(), 1).0, SMTP_INCOMPLETE);
+    assert_eq!(check(b"", &rcpt(), 1).0, SMTP_STATUS_INCOMPLETE);
 }
 
 #[test]
@@ -769,7 +782,7 @@ fn corrupted_scanner_state_is_refused_or_harmless() {
             let mut out = result();
             // SAFETY: valid pointers; 7 readable bytes.
             unsafe {
-                assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_OK);
+                assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_STATUS_OK);
                 smtp_classify_reply_incremental(reply.ptr, 7, ptr::null(), &mut scanner, &mut out);
             }
             scanner.private_state[word] ^= 1 << bit;
@@ -785,9 +798,9 @@ fn corrupted_scanner_state_is_refused_or_harmless() {
                         &mut out,
                     )
                 };
-                assert_ne!(s, SMTP_ERR_PANIC);
+                assert_ne!(s, SMTP_STATUS_PANIC);
                 assert!(out.consumed <= len);
-                if s != SMTP_INCOMPLETE {
+                if s != SMTP_STATUS_INCOMPLETE {
                     break;
                 }
             }
@@ -807,15 +820,15 @@ fn context_is_checked_when_a_line_ends() {
     let mut statuses = Vec::new();
     // SAFETY: valid pointers; `len` readable bytes.
     unsafe {
-        assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_OK);
+        assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_STATUS_OK);
         assert_eq!(
             smtp_classify_reply_incremental(reply.ptr, 1, &bad, &mut scanner, &mut out),
-            SMTP_ERR_INVALID_ARGUMENT,
+            SMTP_STATUS_INVALID_ARGUMENT,
             "a reply's first call reads the context"
         );
         assert_eq!(
             smtp_classify_reply_incremental(reply.ptr, 1, &good, &mut scanner, &mut out),
-            SMTP_INCOMPLETE
+            SMTP_STATUS_INCOMPLETE
         );
         for len in 2..=bytes.len() {
             statuses.push(smtp_classify_reply_incremental(
@@ -825,14 +838,14 @@ fn context_is_checked_when_a_line_ends() {
                 &mut scanner,
                 &mut out,
             ));
-            if statuses.last() != Some(&SMTP_INCOMPLETE) {
+            if statuses.last() != Some(&SMTP_STATUS_INCOMPLETE) {
                 break;
             }
         }
     }
     // The first line ends with its 11th byte: refused there, inside the reply's second line.
     assert_eq!(statuses.len(), 10, "{statuses:?}");
-    assert_eq!(statuses.last(), Some(&SMTP_ERR_INVALID_ARGUMENT));
+    assert_eq!(statuses.last(), Some(&SMTP_STATUS_INVALID_ARGUMENT));
     assert_eq!((out.verdict, out.scope), (3, 3), "refusal: retry, session");
 }
 
@@ -846,22 +859,22 @@ fn a_corrupted_line_limit_still_ends_at_the_reply_limit() {
     let mut scanner = scanner();
     let mut out = result();
     let step = if cfg!(miri) { 4096 } else { 1 };
-    let mut last = SMTP_INCOMPLETE;
+    let mut last = SMTP_STATUS_INCOMPLETE;
     // SAFETY: valid pointers; `len` readable bytes.
     unsafe {
-        assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_OK);
+        assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_STATUS_OK);
         smtp_classify_reply_incremental(bytes.as_ptr(), 4, &ctx, &mut scanner, &mut out);
         scanner.private_state[1] = u32::MAX;
         for len in (5..=bytes.len()).step_by(step) {
             last =
                 smtp_classify_reply_incremental(bytes.as_ptr(), len, &ctx, &mut scanner, &mut out);
-            if last != SMTP_INCOMPLETE {
+            if last != SMTP_STATUS_INCOMPLETE {
                 assert!(len <= MAX_REPLY_LEN + step, "answered at {len}");
                 break;
             }
         }
     }
-    assert_eq!(last, SMTP_ERR_INVALID_ARGUMENT);
+    assert_eq!(last, SMTP_STATUS_INVALID_ARGUMENT);
 }
 
 #[test]
@@ -918,16 +931,28 @@ fn odd_line_among_plain_continuation_lines() {
     let too_long = format!("250-{}\r\n", "x".repeat(MAX_LINE_LEN));
     // (odd line, expected status, flags beyond MULTILINE, verdict, enhanced (class, subject, detail))
     type Enhanced = (u32, u32, u32);
-    let odd: [(&str, smtp_status, u32, u32, Enhanced); 9] = [
-        ("250-x\n", SMTP_OK, SMTP_FLAG_BARE_LF, 1, (0, 0, 0)),
-        ("251-x\r\n", SMTP_OK, SMTP_FLAG_CODE_MISMATCH, 1, (0, 0, 0)),
-        ("450-x\r\n", SMTP_OK, SMTP_FLAG_CODE_MISMATCH, 3, (0, 0, 0)),
-        ("250-2.1.5 x\r\n", SMTP_OK, 0, 1, (2, 1, 5)),
-        ("250-  2.0.0\r\n", SMTP_OK, 0, 1, (2, 0, 0)),
-        (&long, SMTP_OK, SMTP_FLAG_LONG_LINE, 1, (0, 0, 0)),
-        (&just, SMTP_OK, 0, 1, (0, 0, 0)),
-        ("25x-x\r\n", SMTP_ERR_MALFORMED, 0, 3, (0, 0, 0)),
-        (&too_long, SMTP_ERR_TOO_LONG, 0, 3, (0, 0, 0)),
+    let odd: [(&str, smtp_verdict_status, u32, u32, Enhanced); 9] = [
+        ("250-x\n", SMTP_STATUS_OK, SMTP_FLAG_BARE_LF, 1, (0, 0, 0)),
+        (
+            "251-x\r\n",
+            SMTP_STATUS_OK,
+            SMTP_FLAG_CODE_MISMATCH,
+            1,
+            (0, 0, 0),
+        ),
+        (
+            "450-x\r\n",
+            SMTP_STATUS_OK,
+            SMTP_FLAG_CODE_MISMATCH,
+            3,
+            (0, 0, 0),
+        ),
+        ("250-2.1.5 x\r\n", SMTP_STATUS_OK, 0, 1, (2, 1, 5)),
+        ("250-  2.0.0\r\n", SMTP_STATUS_OK, 0, 1, (2, 0, 0)),
+        (&long, SMTP_STATUS_OK, SMTP_FLAG_LONG_LINE, 1, (0, 0, 0)),
+        (&just, SMTP_STATUS_OK, 0, 1, (0, 0, 0)),
+        ("25x-x\r\n", SMTP_STATUS_MALFORMED, 0, 3, (0, 0, 0)),
+        (&too_long, SMTP_STATUS_TOO_LONG, 0, 3, (0, 0, 0)),
     ];
     let mut cases = 0;
     let (lens, befores): (&[usize], &[usize]) = if cfg!(miri) {
@@ -945,7 +970,7 @@ fn odd_line_among_plain_continuation_lines() {
                 reply.push_str("250 end\r\n");
                 let (s, out) = check(reply.as_bytes(), &context(2, 0, 0), 0);
                 assert_eq!(s, status, "{reply:?}");
-                if s == SMTP_OK {
+                if s == SMTP_STATUS_OK {
                     assert_eq!(out.flags, SMTP_FLAG_MULTILINE | flags, "{reply:?}");
                     assert_eq!(out.verdict, verdict, "{reply:?}");
                     assert_eq!(

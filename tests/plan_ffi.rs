@@ -1,9 +1,9 @@
 //! The planner's C ABI (`smtp_plan_*`) driven from Rust, step by step beside the Rust
 //! `Planner` on the same scripted sessions: every step, every reply's answer and every record
 //! must be the same through both. The C side also gets its replies a byte at a time in some
-//! sessions (`SMTP_INCOMPLETE` until each is whole), the Rust side whole.
+//! sessions (`SMTP_STATUS_INCOMPLETE` until each is whole), the Rust side whole.
 
-use smtp_verdict::ffi::{self as c, smtp_status};
+use smtp_verdict::ffi::{self as c, smtp_verdict_status};
 use smtp_verdict::{
     Action, Capabilities, Error, PlanOptions, Planner, Received, Recipient, domain_key, parse_ehlo,
 };
@@ -91,7 +91,7 @@ fn c_caps(ehlo: &[u8]) -> c::smtp_ehlo_capabilities {
     };
     // SAFETY: a readable buffer and a writable struct.
     let status = unsafe { c::smtp_parse_ehlo(ehlo.as_ptr(), ehlo.len(), &mut caps) };
-    assert_eq!(status, smtp_status::SMTP_OK);
+    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
     caps
 }
 
@@ -190,7 +190,7 @@ impl Pair<'_> {
         };
         // SAFETY: the plan and its records live in self; the step is writable.
         let status = unsafe { c::smtp_plan_next(&mut *self.plan, &mut step) };
-        assert_eq!(status, smtp_status::SMTP_OK);
+        assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
         let action = self.rust.next_action();
         assert_eq!(action_of(&step), action);
         assert_eq!(step.transactions, self.rust.transactions());
@@ -199,7 +199,10 @@ impl Pair<'_> {
     }
 
     /// One reply through C: returns the status, the result and what it was about.
-    fn c_receive(&mut self, input: &[u8]) -> (smtp_status, c::smtp_result, c::smtp_plan_reply) {
+    fn c_receive(
+        &mut self,
+        input: &[u8],
+    ) -> (smtp_verdict_status, c::smtp_result, c::smtp_plan_reply) {
         let mut out = c::smtp_result {
             struct_size: size_of::<c::smtp_result>() as u32,
             ..Default::default()
@@ -213,7 +216,7 @@ impl Pair<'_> {
         } else {
             vec![input.len()]
         };
-        let mut status = smtp_status::SMTP_INCOMPLETE;
+        let mut status = smtp_verdict_status::SMTP_STATUS_INCOMPLETE;
         for len in lens {
             // An exact-size copy, so that a read past `len` is out of bounds.
             let data: Box<[u8]> = input[..len].into();
@@ -221,7 +224,7 @@ impl Pair<'_> {
             status = unsafe {
                 c::smtp_plan_receive(&mut *self.plan, data.as_ptr(), len, &mut out, &mut about)
             };
-            if status != smtp_status::SMTP_INCOMPLETE {
+            if status != smtp_verdict_status::SMTP_STATUS_INCOMPLETE {
                 break;
             }
             assert_eq!(about.number, 0);
@@ -236,7 +239,7 @@ impl Pair<'_> {
             let rust: Result<Received, Error> = self.rust.receive(input);
             match &rust {
                 Ok(r) => {
-                    assert_eq!(status, smtp_status::SMTP_OK);
+                    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
                     let c = &r.classification;
                     assert_eq!(
                         (out.verdict, out.scope, out.code, out.flags, out.consumed),
@@ -255,10 +258,14 @@ impl Pair<'_> {
                     );
                     assert_eq!(about.number, r.number);
                 }
-                Err(Error::Incomplete) => assert_eq!(status, smtp_status::SMTP_INCOMPLETE),
-                Err(Error::TooLong { .. }) => assert_eq!(status, smtp_status::SMTP_ERR_TOO_LONG),
+                Err(Error::Incomplete) => {
+                    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_INCOMPLETE)
+                }
+                Err(Error::TooLong { .. }) => {
+                    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_TOO_LONG)
+                }
                 Err(Error::Malformed { .. }) => {
-                    assert_eq!(status, smtp_status::SMTP_ERR_MALFORMED)
+                    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_MALFORMED)
                 }
             }
             self.check_records();
@@ -272,7 +279,7 @@ impl Pair<'_> {
     fn connection_lost(&mut self) {
         // SAFETY: the plan and its records live in self.
         let status = unsafe { c::smtp_plan_connection_lost(&mut *self.plan) };
-        assert_eq!(status, smtp_status::SMTP_OK);
+        assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
         self.rust.connection_lost();
         self.check_records();
     }
@@ -282,7 +289,7 @@ impl Pair<'_> {
         let opts = c_options(options);
         // SAFETY: the plan and its records live in self; caps and options are locals.
         let status = unsafe { c::smtp_plan_reconnect(&mut *self.plan, &caps, &opts) };
-        assert_eq!(status, smtp_status::SMTP_OK);
+        assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
         assert!(self.rust.reconnect(&parse_ehlo(ehlo).unwrap(), options));
         self.check_records();
     }
@@ -325,7 +332,7 @@ fn session(
             &opts,
         )
     };
-    assert_eq!(status, smtp_status::SMTP_OK);
+    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
     let rust = Planner::new(&mut rust_records, &caps, &options);
     let mut pair = Pair {
         plan,
@@ -539,11 +546,11 @@ fn c_side_refusals() {
     };
     assert_eq!(
         init(&mut plan, &mut records, &opts),
-        smtp_status::SMTP_ERR_INVALID_ARGUMENT
+        smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT
     );
     assert_eq!(
         init(&mut plan, &mut records, &c_options(&PlanOptions::default())),
-        smtp_status::SMTP_OK
+        smtp_verdict_status::SMTP_STATUS_OK
     );
     let clean = plan;
     let mut step = c::smtp_plan_step {
@@ -561,18 +568,19 @@ fn c_side_refusals() {
             assert!(
                 matches!(
                     status,
-                    smtp_status::SMTP_OK | smtp_status::SMTP_ERR_INVALID_ARGUMENT
+                    smtp_verdict_status::SMTP_STATUS_OK
+                        | smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT
                 ),
                 "{status:?}"
             );
-            if status != smtp_status::SMTP_OK {
+            if status != smtp_verdict_status::SMTP_STATUS_OK {
                 assert_eq!(bad.private_state, before.private_state);
             }
             // The spare words and the mode, classifier and phase words must be refused.
             if word >= 32 {
                 assert_eq!(
                     status,
-                    smtp_status::SMTP_ERR_INVALID_ARGUMENT,
+                    smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT,
                     "word {word}"
                 );
             }
@@ -612,11 +620,11 @@ fn larger_structs_are_written_only_as_far_as_known() {
             opts.0.as_ptr().cast(),
         )
     };
-    assert_eq!(status, smtp_status::SMTP_OK);
+    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
     let (mut step, step_size) = room::<c::smtp_plan_step>(12);
     // SAFETY: the step room is 128 bytes, more than its struct_size.
     let status = unsafe { c::smtp_plan_next(&mut *plan, step.0.as_mut_ptr().cast()) };
-    assert_eq!(status, smtp_status::SMTP_OK);
+    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
     assert_eq!(&step.0[..4], &(step_size as u32).to_ne_bytes());
     assert_eq!(
         &step.0[4..8],
@@ -630,7 +638,7 @@ fn larger_structs_are_written_only_as_far_as_known() {
     // Pipelined: the RCPT comes before any reply.
     // SAFETY: as above.
     let status = unsafe { c::smtp_plan_next(&mut *plan, step.0.as_mut_ptr().cast()) };
-    assert_eq!(status, smtp_status::SMTP_OK);
+    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
     assert_eq!(
         &step.0[4..8],
         &(c::smtp_plan_action::SMTP_PLAN_SEND_RCPT as u32).to_ne_bytes()
@@ -651,7 +659,7 @@ fn larger_structs_are_written_only_as_far_as_known() {
             about.0.as_mut_ptr().cast(),
         )
     };
-    assert_eq!(status, smtp_status::SMTP_OK);
+    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
     assert_eq!(&about.0[..4], &(about_size as u32).to_ne_bytes());
     assert_eq!(
         &about.0[4..8],

@@ -4,7 +4,7 @@
 //! library knows, with the struct really that large), NULL pointers, misaligned structs,
 //! scanners with corrupted private state, buffers grown in chunks.
 //!
-//! Checks: never `SMTP_ERR_PANIC`; the library writes nothing past `out->struct_size` and never
+//! Checks: never `SMTP_STATUS_PANIC`; the library writes nothing past `out->struct_size` and never
 //! writes `struct_size`; every status comes with the `out` the header documents; OK answers
 //! agree with the Rust API.
 #![no_main]
@@ -15,8 +15,8 @@ use core::mem::size_of;
 use libfuzzer_sys::fuzz_target;
 use smtp_verdict::ffi::{
     smtp_classify_reply, smtp_classify_reply_incremental, smtp_context, smtp_enhanced_code_text,
-    smtp_result, smtp_scanner, smtp_scanner_reset, smtp_scope_name, smtp_status, smtp_status_name,
-    smtp_verdict_name,
+    smtp_result, smtp_scanner, smtp_scanner_reset, smtp_scope_name, smtp_status_name,
+    smtp_verdict_name, smtp_verdict_status,
 };
 use smtp_verdict::{Command, Context, Options, classify};
 
@@ -40,8 +40,8 @@ fn size_for(knob: u8, real: usize) -> u32 {
     }
 }
 
-fn expected_status(size: u32, real: usize) -> Option<smtp_status> {
-    (size < real as u32).then_some(smtp_status::SMTP_ERR_INVALID_ARGUMENT)
+fn expected_status(size: u32, real: usize) -> Option<smtp_verdict_status> {
+    (size < real as u32).then_some(smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT)
 }
 
 fn read_u32(room: &Room, at: usize) -> u32 {
@@ -91,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
     // SAFETY: each pointer is NULL or points to a buffer at least as large as the size it
     // claims (or ROOM bytes, more than the library reads, when the claim is absurd).
     let status = unsafe { smtp_classify_reply(data_ptr, reply.len(), ctx_ptr, out_ptr) };
-    assert_ne!(status, smtp_status::SMTP_ERR_PANIC);
+    assert_ne!(status, smtp_verdict_status::SMTP_STATUS_PANIC);
     if k_ptrs & 8 != 0 {
         // No scanner: refused before anything is read or written.
         let mut out3 = smtp_result {
@@ -108,24 +108,24 @@ fuzz_target!(|data: &[u8]| {
                 &mut out3,
             )
         };
-        assert_eq!(s, smtp_status::SMTP_ERR_NULL_ARGUMENT);
+        assert_eq!(s, smtp_verdict_status::SMTP_STATUS_NULL_ARGUMENT);
     }
 
     // What the status must be.
     let valid_ctx = Command::from_u32(u32::from(input.command)).is_some()
         && Options::from_bits(u32::from(input.options)).is_some();
     let expected = if out_ptr.is_null() {
-        Some(smtp_status::SMTP_ERR_NULL_ARGUMENT)
+        Some(smtp_verdict_status::SMTP_STATUS_NULL_ARGUMENT)
     } else if let Some(s) = expected_status(out_size, size_of::<smtp_result>()) {
         Some(s)
     } else if !ctx_ptr.is_null() && misalign != 0 {
-        Some(smtp_status::SMTP_ERR_INVALID_ARGUMENT)
+        Some(smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT)
     } else if !ctx_ptr.is_null()
         && (expected_status(ctx_size, size_of::<smtp_context>()).is_some() || !valid_ctx)
     {
-        Some(smtp_status::SMTP_ERR_INVALID_ARGUMENT)
+        Some(smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT)
     } else if data_ptr.is_null() && !reply.is_empty() {
-        Some(smtp_status::SMTP_ERR_NULL_ARGUMENT)
+        Some(smtp_verdict_status::SMTP_STATUS_NULL_ARGUMENT)
     } else {
         None
     };
@@ -167,7 +167,7 @@ fuzz_target!(|data: &[u8]| {
         // SAFETY: scan_room is 8-aligned and ROOM bytes long, more than the library touches.
         let reset = unsafe { smtp_scanner_reset(scanner) };
         assert_eq!(
-            reset == smtp_status::SMTP_OK,
+            reset == smtp_verdict_status::SMTP_STATUS_OK,
             scan_ok,
             "reset of size {scan_size}"
         );
@@ -177,7 +177,7 @@ fuzz_target!(|data: &[u8]| {
             let w = read_u32(&scan_room, i) ^ (u32::from(k_state) << (k_state % 24));
             scan_room.0[i..i + 4].copy_from_slice(&w.to_ne_bytes());
         }
-        let mut last = smtp_status::SMTP_INCOMPLETE;
+        let mut last = smtp_verdict_status::SMTP_STATUS_INCOMPLETE;
         let mut out2 = smtp_result {
             struct_size: size_of::<smtp_result>() as u32,
             ..smtp_result::default()
@@ -187,8 +187,8 @@ fuzz_target!(|data: &[u8]| {
             last = unsafe {
                 smtp_classify_reply_incremental(reply.as_ptr(), end, ctx_ptr, scanner, &mut out2)
             };
-            assert_ne!(last, smtp_status::SMTP_ERR_PANIC);
-            if last != smtp_status::SMTP_INCOMPLETE {
+            assert_ne!(last, smtp_verdict_status::SMTP_STATUS_PANIC);
+            if last != smtp_verdict_status::SMTP_STATUS_INCOMPLETE {
                 break;
             }
         }
@@ -201,7 +201,7 @@ fuzz_target!(|data: &[u8]| {
                 .all(|&b| b == CANARY)
         );
         if !scan_ok {
-            assert_eq!(last, smtp_status::SMTP_ERR_INVALID_ARGUMENT);
+            assert_eq!(last, smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT);
         } else if k_state == 0 {
             assert_eq!(last, status);
             // The same answer; only struct_size (the caller's, never written) may differ.
@@ -214,7 +214,8 @@ fuzz_target!(|data: &[u8]| {
             );
         } else if !matches!(
             last,
-            smtp_status::SMTP_ERR_INVALID_ARGUMENT | smtp_status::SMTP_INCOMPLETE
+            smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT
+                | smtp_verdict_status::SMTP_STATUS_INCOMPLETE
         ) {
             assert!(out2.consumed <= reply.len());
         }
@@ -258,7 +259,7 @@ fn ehlo(reply: &[u8], k_sizes: u8) {
     // SAFETY: `room` is aligned, ROOM bytes long, and struct_size never claims more.
     let status =
         unsafe { smtp_parse_ehlo(reply.as_ptr(), reply.len(), room.0.as_mut_ptr().cast()) };
-    assert_ne!(status, smtp_status::SMTP_ERR_PANIC);
+    assert_ne!(status, smtp_verdict_status::SMTP_STATUS_PANIC);
     assert!(
         room.0[claimed.max(4)..].iter().all(|&b| b == CANARY),
         "written past struct_size"
@@ -269,20 +270,20 @@ fn ehlo(reply: &[u8], k_sizes: u8) {
         "struct_size written"
     );
     if claimed < size {
-        assert_eq!(status, smtp_status::SMTP_ERR_INVALID_ARGUMENT);
+        assert_eq!(status, smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT);
         return;
     }
     // SAFETY: the library wrote a whole smtp_ehlo_capabilities (plain integers).
     let out: smtp_ehlo_capabilities = unsafe { core::ptr::read(room.0.as_ptr().cast()) };
     match smtp_verdict::parse_ehlo(reply) {
         Ok(caps) => {
-            assert_eq!(status, smtp_status::SMTP_OK);
+            assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
             assert_eq!(out.consumed, caps.consumed);
             assert!(out.consumed <= reply.len());
             assert_eq!(out.rcpt_max, caps.limits.rcpt_max.unwrap_or(0));
         }
         Err(smtp_verdict::EhloError::Refused { code, consumed }) => {
-            assert_eq!(status, smtp_status::SMTP_ERR_REFUSED);
+            assert_eq!(status, smtp_verdict_status::SMTP_STATUS_REFUSED);
             assert_eq!((out.code, out.consumed), (u32::from(code), consumed));
             assert!(consumed <= reply.len());
         }
@@ -291,16 +292,16 @@ fn ehlo(reply: &[u8], k_sizes: u8) {
 }
 
 fn check_out(
-    status: smtp_status,
+    status: smtp_verdict_status,
     out: &smtp_result,
     rust: &Result<smtp_verdict::Classification, smtp_verdict::Error>,
     len: usize,
 ) {
-    use smtp_status::*;
+    use smtp_verdict_status::*;
     assert_eq!(out.reserved, 0);
     assert!(out.consumed <= len);
     match status {
-        SMTP_OK => {
+        SMTP_STATUS_OK => {
             let c = rust.as_ref().expect("C says OK, Rust does not");
             assert_eq!(out.verdict, c.verdict as u32);
             assert_eq!(out.scope, c.scope as u32);
@@ -324,7 +325,7 @@ fn check_out(
                 ))
             );
         }
-        SMTP_INCOMPLETE => {
+        SMTP_STATUS_INCOMPLETE => {
             assert_eq!(*rust, Err(smtp_verdict::Error::Incomplete));
             assert_eq!(
                 *out,
@@ -334,7 +335,7 @@ fn check_out(
                 }
             );
         }
-        SMTP_ERR_MALFORMED | SMTP_ERR_TOO_LONG => {
+        SMTP_STATUS_MALFORMED | SMTP_STATUS_TOO_LONG => {
             let fallback = rust
                 .as_ref()
                 .expect_err("C says error, Rust does not")

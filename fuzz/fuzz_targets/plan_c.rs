@@ -1,11 +1,11 @@
 //! Fuzzes the planner's C ABI (`smtp_plan_*`) as a C agent would drive it: the bytes pick the
 //! recipients, what the server advertises and the options, then a run of calls of
 //! `smtp_plan_next`, `smtp_plan_receive` (canned replies, replies that answer what was sent,
-//! raw bytes; buffers kept and grown across `SMTP_INCOMPLETE` as the contract says),
+//! raw bytes; buffers kept and grown across `SMTP_STATUS_INCOMPLETE` as the contract says),
 //! `smtp_plan_connection_lost` and `smtp_plan_reconnect`, plus calls on a copy of the plan
 //! (and of its records) whose private state or struct sizes are corrupted.
 //!
-//! Checks: never `SMTP_ERR_PANIC`; the C plan and the Rust `Planner`, fed the same calls, give
+//! Checks: never `SMTP_STATUS_PANIC`; the C plan and the Rust `Planner`, fed the same calls, give
 //! the same steps, answers and records; every record's state is a valid one; once the step is
 //! `SMTP_PLAN_DONE` or `SMTP_PLAN_RECONNECT` every record is final (and RECONNECT exactly when
 //! one is not attempted); a corrupted copy is refused or runs, and never touches the real plan.
@@ -23,7 +23,7 @@ use smtp_verdict::ffi::{
     SMTP_PLAN_PIPELINING, smtp_ehlo_capabilities, smtp_plan, smtp_plan_action,
     smtp_plan_action_name, smtp_plan_connection_lost, smtp_plan_init, smtp_plan_next,
     smtp_plan_options, smtp_plan_receive, smtp_plan_recipient, smtp_plan_recipient_state_name,
-    smtp_plan_reconnect, smtp_plan_reply, smtp_plan_step, smtp_result, smtp_status,
+    smtp_plan_reconnect, smtp_plan_reply, smtp_plan_step, smtp_result, smtp_verdict_status,
 };
 use smtp_verdict::{
     Action, Capabilities, Error, Extensions, Limits, Options, PlanOptions, Planner, Recipient,
@@ -283,7 +283,7 @@ fuzz_target!(|data: &[u8]| {
     // SAFETY: live, aligned locals of the right sizes.
     let status =
         unsafe { smtp_plan_init(&mut *plan, c_records.as_mut_ptr(), count, &caps, &c_opts) };
-    assert_eq!(status, smtp_status::SMTP_OK);
+    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
     let mut rust = Planner::new(&mut rust_records, &rust_caps(&caps), &opts);
 
     let mut pending: Vec<u8> = Vec::new();
@@ -297,7 +297,7 @@ fuzz_target!(|data: &[u8]| {
                 let mut step = step_init();
                 // SAFETY: the plan points to c_records, alive and unborrowed.
                 let status = unsafe { smtp_plan_next(&mut *plan, &mut step) };
-                assert_eq!(status, smtp_status::SMTP_OK);
+                assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
                 let action = rust.next_action();
                 assert_eq!(action_of(&step), action);
                 // SAFETY: a static string.
@@ -349,7 +349,7 @@ fuzz_target!(|data: &[u8]| {
                     let r = rust.receive(&buf);
                     match &r {
                         Ok(r) => {
-                            assert_eq!(status, smtp_status::SMTP_OK);
+                            assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
                             let c = &r.classification;
                             assert_eq!(out.verdict, c.verdict as u32);
                             assert_eq!(out.scope, c.scope as u32);
@@ -364,14 +364,14 @@ fuzz_target!(|data: &[u8]| {
                             assert_eq!(about.number, r.number);
                         }
                         Err(Error::Incomplete) => {
-                            assert_eq!(status, smtp_status::SMTP_INCOMPLETE);
+                            assert_eq!(status, smtp_verdict_status::SMTP_STATUS_INCOMPLETE);
                             assert_eq!(about.number, 0);
                         }
                         Err(Error::TooLong { .. }) => {
-                            assert_eq!(status, smtp_status::SMTP_ERR_TOO_LONG)
+                            assert_eq!(status, smtp_verdict_status::SMTP_STATUS_TOO_LONG)
                         }
                         Err(Error::Malformed { .. }) => {
-                            assert_eq!(status, smtp_status::SMTP_ERR_MALFORMED)
+                            assert_eq!(status, smtp_verdict_status::SMTP_STATUS_MALFORMED)
                         }
                     }
                     match r {
@@ -386,7 +386,7 @@ fuzz_target!(|data: &[u8]| {
                 sent.clear();
                 // SAFETY: the plan points to c_records.
                 let status = unsafe { smtp_plan_connection_lost(&mut *plan) };
-                assert_eq!(status, smtp_status::SMTP_OK);
+                assert_eq!(status, smtp_verdict_status::SMTP_STATUS_OK);
                 rust.connection_lost();
             }
             6 => {
@@ -414,9 +414,9 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(
                     status,
                     if ok {
-                        smtp_status::SMTP_OK
+                        smtp_verdict_status::SMTP_STATUS_OK
                     } else {
-                        smtp_status::SMTP_ERR_INVALID_ARGUMENT
+                        smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT
                     }
                 );
                 if ok {
@@ -462,16 +462,16 @@ fuzz_target!(|data: &[u8]| {
                         _ => smtp_plan_reconnect(&mut copy, &caps, &c_opts),
                     }
                 };
-                assert_ne!(status, smtp_status::SMTP_ERR_PANIC);
-                if status == smtp_status::SMTP_ERR_INVALID_ARGUMENT {
+                assert_ne!(status, smtp_verdict_status::SMTP_STATUS_PANIC);
+                if status == smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT {
                     assert_eq!((copy.private_state, copy_records.clone()), before);
                 }
                 if word == 47 && (value as usize) < size_of::<smtp_plan>() {
-                    assert_eq!(status, smtp_status::SMTP_ERR_INVALID_ARGUMENT);
+                    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT);
                 }
                 if (32..47).contains(&word) && value != 0 {
                     // A spare word (the state has 32).
-                    assert_eq!(status, smtp_status::SMTP_ERR_INVALID_ARGUMENT);
+                    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT);
                 }
             }
         }

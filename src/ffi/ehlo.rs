@@ -2,7 +2,7 @@
 
 use core::mem::size_of;
 
-use super::smtp_status::{self, *};
+use super::smtp_verdict_status::{self, *};
 
 use super::{writable_size, write_sized};
 use crate::{AuthMechanisms, EhloError, Extensions, parse_ehlo};
@@ -109,7 +109,7 @@ const _: () = assert!(same_bits(
 pub struct smtp_ehlo_capabilities {
     /// `sizeof(smtp_ehlo_capabilities)` as the caller knows it; never written by the library.
     pub struct_size: u32,
-    /// The reply code: 250, or with `SMTP_ERR_REFUSED` the refusal's (500 and 502 mean "no
+    /// The reply code: 250, or with `SMTP_STATUS_REFUSED` the refusal's (500 and 502 mean "no
     /// EHLO here": send HELO).
     pub code: u32,
     /// `SMTP_EXT_*` bits of the extensions offered.
@@ -143,10 +143,10 @@ const MIN_EHLO_SIZE: u32 = size_of::<smtp_ehlo_capabilities>() as u32;
 ///
 /// The first line is the server's name, never a keyword; keywords are matched in any case,
 /// unknown ones are skipped, and a malformed LIMITS value is ignored without the others.
-/// Statuses: `SMTP_OK`; `SMTP_INCOMPLETE` (read more, every field of `out` but `struct_size`
-/// is 0); `SMTP_ERR_REFUSED` (a complete reply that is not 2xx: `code` and `consumed` are set,
-/// nothing else); `SMTP_ERR_MALFORMED` and `SMTP_ERR_TOO_LONG` (close the connection; `out`
-/// zeroed); `SMTP_ERR_NULL_ARGUMENT` and `SMTP_ERR_INVALID_ARGUMENT` as for
+/// Statuses: `SMTP_STATUS_OK`; `SMTP_STATUS_INCOMPLETE` (read more, every field of `out` but `struct_size`
+/// is 0); `SMTP_STATUS_REFUSED` (a complete reply that is not 2xx: `code` and `consumed` are set,
+/// nothing else); `SMTP_STATUS_MALFORMED` and `SMTP_STATUS_TOO_LONG` (close the connection; `out`
+/// zeroed); `SMTP_STATUS_NULL_ARGUMENT` and `SMTP_STATUS_INVALID_ARGUMENT` as for
 /// `smtp_classify_reply`. Allocates nothing, keeps no state: safe from any number of threads.
 ///
 /// # Safety
@@ -157,20 +157,20 @@ pub unsafe extern "C" fn smtp_parse_ehlo(
     data: *const u8,
     len: usize,
     out: *mut smtp_ehlo_capabilities,
-) -> smtp_status {
-    ffi_guard!(SMTP_ERR_PANIC, {
+) -> smtp_verdict_status {
+    ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: `out` is NULL or a caller's smtp_ehlo_capabilities.
         let out_len = match unsafe { writable_size(out, MIN_EHLO_SIZE) } {
             Ok(len) => len,
             Err(status) => return status,
         };
-        let finish = |status: smtp_status, value: smtp_ehlo_capabilities| {
+        let finish = |status: smtp_verdict_status, value: smtp_ehlo_capabilities| {
             // SAFETY: out_len came from writable_size(out).
             unsafe { write_sized(out, &value, out_len) };
             status
         };
         if data.is_null() && len != 0 {
-            return finish(SMTP_ERR_NULL_ARGUMENT, smtp_ehlo_capabilities::default());
+            return finish(SMTP_STATUS_NULL_ARGUMENT, smtp_ehlo_capabilities::default());
         }
         // No reply is read past MAX_REPLY_LEN, so neither is the caller's buffer.
         let len = len.min(crate::MAX_REPLY_LEN);
@@ -187,11 +187,11 @@ pub unsafe extern "C" fn smtp_parse_ehlo(
 
 fn ehlo_to_c(
     parsed: Result<crate::Capabilities, EhloError>,
-) -> (smtp_status, smtp_ehlo_capabilities) {
+) -> (smtp_verdict_status, smtp_ehlo_capabilities) {
     let zero = smtp_ehlo_capabilities::default();
     match parsed {
         Ok(caps) => (
-            SMTP_OK,
+            SMTP_STATUS_OK,
             smtp_ehlo_capabilities {
                 struct_size: MIN_EHLO_SIZE,
                 code: u32::from(caps.code),
@@ -208,15 +208,15 @@ fn ehlo_to_c(
             },
         ),
         Err(EhloError::Refused { code, consumed }) => (
-            SMTP_ERR_REFUSED,
+            SMTP_STATUS_REFUSED,
             smtp_ehlo_capabilities {
                 code: u32::from(code),
                 consumed,
                 ..zero
             },
         ),
-        Err(EhloError::Incomplete) => (SMTP_INCOMPLETE, zero),
-        Err(EhloError::Malformed) => (SMTP_ERR_MALFORMED, zero),
-        Err(EhloError::TooLong) => (SMTP_ERR_TOO_LONG, zero),
+        Err(EhloError::Incomplete) => (SMTP_STATUS_INCOMPLETE, zero),
+        Err(EhloError::Malformed) => (SMTP_STATUS_MALFORMED, zero),
+        Err(EhloError::TooLong) => (SMTP_STATUS_TOO_LONG, zero),
     }
 }

@@ -3,7 +3,7 @@
 //! Conventions: every function returns a status or a static string; outputs go through
 //! caller-owned structs whose first field, `struct_size`, the caller sets to `sizeof`; integers
 //! from C are validated before use (no Rust enum is ever read from C memory); every body runs
-//! inside `ffi_guard!`, so a panic becomes `SMTP_ERR_PANIC` instead of unwinding into C.
+//! inside `ffi_guard!`, so a panic becomes `SMTP_STATUS_PANIC` instead of unwinding into C.
 #![allow(non_camel_case_types)]
 #![allow(unsafe_code)]
 
@@ -33,42 +33,42 @@ pub const SMTP_VERDICT_VERSION_PATCH: u32 = 0;
 /// MAJOR * 10000 + MINOR * 100 + PATCH, for preprocessor comparisons.
 pub const SMTP_VERDICT_VERSION_NUMBER: u32 = 200;
 
-/// Longest reply line accepted, line end included; a longer one gives `SMTP_ERR_TOO_LONG`.
+/// Longest reply line accepted, line end included; a longer one gives `SMTP_STATUS_TOO_LONG`.
 pub const SMTP_MAX_LINE_LEN: usize = 8192;
-/// Longest reply accepted; a longer one gives `SMTP_ERR_TOO_LONG`. A caller never needs to
+/// Longest reply accepted; a longer one gives `SMTP_STATUS_TOO_LONG`. A caller never needs to
 /// buffer more than this many bytes for one reply.
 pub const SMTP_MAX_REPLY_LEN: usize = 65536;
 
 /// What a function reports.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum smtp_status {
+pub enum smtp_verdict_status {
     /// The reply was classified; `out` holds the verdict.
-    SMTP_OK = 0,
+    SMTP_STATUS_OK = 0,
     /// The reply is not complete yet: read more bytes and call again with the grown buffer.
     /// Every field of `out` but `struct_size` is 0.
-    SMTP_INCOMPLETE = 1,
+    SMTP_STATUS_INCOMPLETE = 1,
     /// Not an SMTP reply. `out` holds the safe answer: retry, session scope,
     /// `SMTP_FLAG_PROTOCOL_ERROR | SMTP_FLAG_CLOSE_CONNECTION`, `consumed` up to the end of the
     /// offending line.
-    SMTP_ERR_MALFORMED = 2,
+    SMTP_STATUS_MALFORMED = 2,
     /// A line is over `SMTP_MAX_LINE_LEN` or the reply over `SMTP_MAX_REPLY_LEN` octets. `out`
-    /// holds the same safe answer as for `SMTP_ERR_MALFORMED` with `consumed` 0 (nothing past
+    /// holds the same safe answer as for `SMTP_STATUS_MALFORMED` with `consumed` 0 (nothing past
     /// the limit is read, so the end of the reply is not known). Do not read more: close the
     /// connection.
-    SMTP_ERR_TOO_LONG = 3,
+    SMTP_STATUS_TOO_LONG = 3,
     /// A required pointer is NULL. Nothing was classified.
-    SMTP_ERR_NULL_ARGUMENT = 4,
+    SMTP_STATUS_NULL_ARGUMENT = 4,
     /// An unknown command or option bit, a `struct_size` below the first released size, a
     /// misaligned struct, or a scanner state that no earlier call left. Nothing was classified.
-    SMTP_ERR_INVALID_ARGUMENT = 5,
+    SMTP_STATUS_INVALID_ARGUMENT = 5,
     /// A bug in the library was caught before it could unwind into C. Please report it.
-    SMTP_ERR_PANIC = 6,
+    SMTP_STATUS_PANIC = 6,
     /// The server refused the command: `smtp_parse_ehlo` read a complete reply that is not 2xx
     /// (500 or 502: send HELO instead); its code and length are in `out`.
-    SMTP_ERR_REFUSED = 7,
+    SMTP_STATUS_REFUSED = 7,
 }
-use smtp_status::*;
+use smtp_verdict_status::*;
 
 mod ehlo;
 pub use ehlo::*;
@@ -160,7 +160,7 @@ pub enum smtp_scope {
 }
 
 /// Option bit: bare LF, mixed codes, lines over 512 octets and non-standard codes give
-/// `SMTP_ERR_MALFORMED`.
+/// `SMTP_STATUS_MALFORMED`.
 pub const SMTP_OPT_STRICT: u32 = 1;
 /// Option bit: 552 to RCPT without an enhanced code stays permanent, as Postfix does.
 pub const SMTP_OPT_552_PERMANENT: u32 = 2;
@@ -240,9 +240,9 @@ pub struct smtp_context {
 pub struct smtp_result {
     /// `sizeof(smtp_result)` as the caller knows it; never written by the library.
     pub struct_size: u32,
-    /// An `SMTP_VERDICT_*` value (0 only when the status is `SMTP_INCOMPLETE`).
+    /// An `SMTP_VERDICT_*` value (0 only when the status is `SMTP_STATUS_INCOMPLETE`).
     pub verdict: u32,
-    /// An `SMTP_SCOPE_*` value (0 only when the status is `SMTP_INCOMPLETE`).
+    /// An `SMTP_SCOPE_*` value (0 only when the status is `SMTP_STATUS_INCOMPLETE`).
     pub scope: u32,
     /// The final line's reply code, such as 452 (0 if the reply could not be parsed).
     pub code: u32,
@@ -292,17 +292,20 @@ const MIN_SCANNER_SIZE: u32 = size_of::<smtp_scanner>() as u32;
 ///
 /// # Safety
 /// `src` is NULL or points to a readable `T`-sized struct whose first field is a `u32`.
-unsafe fn read_sized<T: Copy + Default>(src: *const T, min_size: u32) -> Result<T, smtp_status> {
+unsafe fn read_sized<T: Copy + Default>(
+    src: *const T,
+    min_size: u32,
+) -> Result<T, smtp_verdict_status> {
     if src.is_null() {
-        return Err(SMTP_ERR_NULL_ARGUMENT);
+        return Err(SMTP_STATUS_NULL_ARGUMENT);
     }
     if !src.is_aligned() {
-        return Err(SMTP_ERR_INVALID_ARGUMENT);
+        return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
     // SAFETY: the caller promises a readable struct whose first field is its u32 size.
     let size = unsafe { ptr::read(src.cast::<u32>()) };
     if size < min_size {
-        return Err(SMTP_ERR_INVALID_ARGUMENT);
+        return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
     if size as usize >= size_of::<T>() {
         // SAFETY: the whole struct is readable by its `struct_size`; T is plain integers.
@@ -325,17 +328,17 @@ unsafe fn read_sized<T: Copy + Default>(src: *const T, min_size: u32) -> Result<
 ///
 /// # Safety
 /// `dst` is NULL or points to a readable struct whose first field is a `u32`.
-unsafe fn writable_size<T>(dst: *mut T, min_size: u32) -> Result<usize, smtp_status> {
+unsafe fn writable_size<T>(dst: *mut T, min_size: u32) -> Result<usize, smtp_verdict_status> {
     if dst.is_null() {
-        return Err(SMTP_ERR_NULL_ARGUMENT);
+        return Err(SMTP_STATUS_NULL_ARGUMENT);
     }
     if !dst.is_aligned() {
-        return Err(SMTP_ERR_INVALID_ARGUMENT);
+        return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
     // SAFETY: as the caller promises.
     let size = unsafe { ptr::read(dst.cast::<u32>()) };
     if size < min_size {
-        return Err(SMTP_ERR_INVALID_ARGUMENT);
+        return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
     Ok((size as usize).min(size_of::<T>()))
 }
@@ -401,12 +404,12 @@ unsafe fn write_result(dst: *mut smtp_result, value: &smtp_result, len: usize) {
     }
 }
 
-fn context_from_c(c: &smtp_context) -> Result<Context, smtp_status> {
+fn context_from_c(c: &smtp_context) -> Result<Context, smtp_verdict_status> {
     Ok(Context {
-        command: Command::from_u32(c.command).ok_or(SMTP_ERR_INVALID_ARGUMENT)?,
+        command: Command::from_u32(c.command).ok_or(SMTP_STATUS_INVALID_ARGUMENT)?,
         accepted_recipients: c.accepted_recipients,
         limited_recipients: c.limited_recipients,
-        options: Options::from_bits(c.options).ok_or(SMTP_ERR_INVALID_ARGUMENT)?,
+        options: Options::from_bits(c.options).ok_or(SMTP_STATUS_INVALID_ARGUMENT)?,
     })
 }
 
@@ -448,13 +451,13 @@ unsafe fn classify_c(
     ctx: *const smtp_context,
     scanner: Option<*mut smtp_scanner>,
     out: *mut smtp_result,
-) -> smtp_status {
+) -> smtp_verdict_status {
     // SAFETY: `out` is NULL or a caller's smtp_result.
     let out_len = match unsafe { writable_size(out, MIN_RESULT_SIZE) } {
         Ok(len) => len,
         Err(status) => return status,
     };
-    let finish = |status: smtp_status, result: smtp_result| {
+    let finish = |status: smtp_verdict_status, result: smtp_result| {
         // SAFETY: out_len came from writable_size(out).
         unsafe { write_result(out, &result, out_len) };
         status
@@ -469,7 +472,7 @@ unsafe fn classify_c(
         }
     };
     if data.is_null() && len != 0 {
-        return finish(SMTP_ERR_NULL_ARGUMENT, refusal());
+        return finish(SMTP_STATUS_NULL_ARGUMENT, refusal());
     }
     let state = match scanner {
         None => None,
@@ -477,7 +480,7 @@ unsafe fn classify_c(
         Some(s) => match unsafe { read_sized(s.cast_const(), MIN_SCANNER_SIZE) } {
             Ok(raw) => match scanner_from_c(&raw) {
                 Some(state) => Some((s, state)),
-                None => return finish(SMTP_ERR_INVALID_ARGUMENT, refusal()),
+                None => return finish(SMTP_STATUS_INVALID_ARGUMENT, refusal()),
             },
             Err(status) => return finish(status, refusal()),
         },
@@ -505,13 +508,13 @@ unsafe fn classify_c(
         }
     };
     match outcome {
-        Ok(c) => finish(SMTP_OK, result_to_c(&c)),
-        Err(Error::Incomplete) => finish(SMTP_INCOMPLETE, smtp_result::default()),
+        Ok(c) => finish(SMTP_STATUS_OK, result_to_c(&c)),
+        Err(Error::Incomplete) => finish(SMTP_STATUS_INCOMPLETE, smtp_result::default()),
         Err(e) => {
             let status = if matches!(e, Error::TooLong { .. }) {
-                SMTP_ERR_TOO_LONG
+                SMTP_STATUS_TOO_LONG
             } else {
-                SMTP_ERR_MALFORMED
+                SMTP_STATUS_MALFORMED
             };
             finish(
                 status,
@@ -547,14 +550,14 @@ fn scanner_to_c(state: &Scanner) -> smtp_scanner {
 /// the next begins. `ctx` describes the command the reply answers; NULL means "unknown
 /// command, no recipients, default options". `out->struct_size` must be set by the caller.
 ///
-/// Returns `SMTP_OK` with the verdict in `out`; `SMTP_INCOMPLETE` when more bytes are needed
+/// Returns `SMTP_STATUS_OK` with the verdict in `out`; `SMTP_STATUS_INCOMPLETE` when more bytes are needed
 /// (call again with the grown buffer; see `smtp_classify_reply_incremental` to avoid
-/// re-reading it); `SMTP_ERR_MALFORMED` or `SMTP_ERR_TOO_LONG` with the safe answer in `out`
-/// (retry, session scope, close the connection); `SMTP_ERR_NULL_ARGUMENT` when `out` is NULL,
+/// re-reading it); `SMTP_STATUS_MALFORMED` or `SMTP_STATUS_TOO_LONG` with the safe answer in `out`
+/// (retry, session scope, close the connection); `SMTP_STATUS_NULL_ARGUMENT` when `out` is NULL,
 /// or `data` is NULL with `len` > 0 (NULL with `len` 0 is an empty buffer);
-/// `SMTP_ERR_INVALID_ARGUMENT` for an unknown command or option bit or a `struct_size` too
-/// small; `SMTP_ERR_PANIC` on an internal error. Whenever `out` is usable it is written: after
-/// `SMTP_ERR_NULL_ARGUMENT` (for `data`) and `SMTP_ERR_INVALID_ARGUMENT` (for `ctx`) it says
+/// `SMTP_STATUS_INVALID_ARGUMENT` for an unknown command or option bit or a `struct_size` too
+/// small; `SMTP_STATUS_PANIC` on an internal error. Whenever `out` is usable it is written: after
+/// `SMTP_STATUS_NULL_ARGUMENT` (for `data`) and `SMTP_STATUS_INVALID_ARGUMENT` (for `ctx`) it says
 /// retry, session scope, so a caller that reads only the verdict stays safe.
 ///
 /// Reads at most `SMTP_MAX_REPLY_LEN` bytes of `data` and never past `len`. Allocates
@@ -570,8 +573,8 @@ pub unsafe extern "C" fn smtp_classify_reply(
     len: usize,
     ctx: *const smtp_context,
     out: *mut smtp_result,
-) -> smtp_status {
-    ffi_guard!(SMTP_ERR_PANIC, {
+) -> smtp_verdict_status {
+    ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: the caller's pointers, as documented.
         unsafe { classify_c(data, len, ctx, None, out) }
     })
@@ -582,12 +585,12 @@ pub unsafe extern "C" fn smtp_classify_reply(
 ///
 /// Call it with the same buffer start each time, grown at the end (a reply sent one byte per
 /// packet costs no more in all than the reply sent at once). After any status other than
-/// `SMTP_INCOMPLETE` the scanner is reset, ready for the next reply at `data + consumed`.
+/// `SMTP_STATUS_INCOMPLETE` the scanner is reset, ready for the next reply at `data + consumed`.
 /// `scanner` must have been set up by `smtp_scanner_reset`; a state no call could have left
-/// gives `SMTP_ERR_INVALID_ARGUMENT`. Each thread (or connection) needs its own scanner.
+/// gives `SMTP_STATUS_INVALID_ARGUMENT`. Each thread (or connection) needs its own scanner.
 ///
 /// A call whose new bytes (fewer than 8) do not end the line being read answers
-/// `SMTP_INCOMPLETE` after checking only `data`, `out` and the scanner's position: that answer
+/// `SMTP_STATUS_INCOMPLETE` after checking only `data`, `out` and the scanner's position: that answer
 /// does not depend on `ctx`, which is checked in full, with the rest of the scanner, on a
 /// reply's first call and whenever a line ends.
 ///
@@ -601,14 +604,14 @@ pub unsafe extern "C" fn smtp_classify_reply_incremental(
     ctx: *const smtp_context,
     scanner: *mut smtp_scanner,
     out: *mut smtp_result,
-) -> smtp_status {
-    ffi_guard!(SMTP_ERR_PANIC, {
+) -> smtp_verdict_status {
+    ffi_guard!(SMTP_STATUS_PANIC, {
         if scanner.is_null() {
-            return SMTP_ERR_NULL_ARGUMENT;
+            return SMTP_STATUS_NULL_ARGUMENT;
         }
         // SAFETY: the caller's pointers, as documented.
         if unsafe { resume_inside_line(data, len, scanner, out) } {
-            return SMTP_INCOMPLETE;
+            return SMTP_STATUS_INCOMPLETE;
         }
         // SAFETY: the caller's pointers, as documented.
         unsafe { classify_c_cold(data, len, ctx, scanner, out) }
@@ -630,8 +633,8 @@ unsafe extern "C" fn classify_c_cold(
     ctx: *const smtp_context,
     scanner: *mut smtp_scanner,
     out: *mut smtp_result,
-) -> smtp_status {
-    ffi_guard!(SMTP_ERR_PANIC, {
+) -> smtp_verdict_status {
+    ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: as the caller promises.
         unsafe { classify_c(data, len, ctx, Some(scanner), out) }
     })
@@ -639,7 +642,7 @@ unsafe extern "C" fn classify_c_cold(
 
 /// The call that a reply arriving a byte at a time makes nearly every time: the scanner
 /// stopped inside a line and the new bytes do not end it (`Scanner::resume_words`). Then the
-/// answer is `SMTP_INCOMPLETE` whatever the context says, so only what that answer uses is
+/// answer is `SMTP_STATUS_INCOMPLETE` whatever the context says, so only what that answer uses is
 /// checked: `data`, `out` and the scanner's first two words. The context and the rest of the
 /// scanner are checked in full on a reply's first call and whenever a line ends. False: take
 /// the full path, nothing written.
@@ -683,20 +686,20 @@ unsafe fn resume_inside_line(
 }
 
 /// Puts `scanner` in its initial state. Set `scanner->struct_size = sizeof(smtp_scanner)`
-/// first. Returns `SMTP_OK`, `SMTP_ERR_NULL_ARGUMENT` or `SMTP_ERR_INVALID_ARGUMENT` (size
+/// first. Returns `SMTP_STATUS_OK`, `SMTP_STATUS_NULL_ARGUMENT` or `SMTP_STATUS_INVALID_ARGUMENT` (size
 /// too small, or misaligned).
 ///
 /// # Safety
 /// `scanner` is NULL or points to a writable `smtp_scanner` at least `struct_size` bytes long.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn smtp_scanner_reset(scanner: *mut smtp_scanner) -> smtp_status {
-    ffi_guard!(SMTP_ERR_PANIC, {
+pub unsafe extern "C" fn smtp_scanner_reset(scanner: *mut smtp_scanner) -> smtp_verdict_status {
+    ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: `scanner` is NULL or a caller's smtp_scanner.
         match unsafe { writable_size(scanner, MIN_SCANNER_SIZE) } {
             Ok(len) => {
                 // SAFETY: len came from writable_size(scanner).
                 unsafe { write_sized(scanner, &scanner_to_c(&Scanner::new()), len) };
-                SMTP_OK
+                SMTP_STATUS_OK
             }
             Err(status) => status,
         }
@@ -741,20 +744,20 @@ pub extern "C" fn smtp_scope_name(scope: u32) -> *const c_char {
     })
 }
 
-/// The name of an `smtp_status` value, such as "SMTP_INCOMPLETE", or "unknown".
+/// The name of an `smtp_verdict_status` value, such as "SMTP_STATUS_INCOMPLETE", or "unknown".
 /// A static string: do not free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn smtp_status_name(status: u32) -> *const c_char {
     ffi_guard!(static_str(c"unknown"), {
         let names = [
-            c"SMTP_OK",
-            c"SMTP_INCOMPLETE",
-            c"SMTP_ERR_MALFORMED",
-            c"SMTP_ERR_TOO_LONG",
-            c"SMTP_ERR_NULL_ARGUMENT",
-            c"SMTP_ERR_INVALID_ARGUMENT",
-            c"SMTP_ERR_PANIC",
-            c"SMTP_ERR_REFUSED",
+            c"SMTP_STATUS_OK",
+            c"SMTP_STATUS_INCOMPLETE",
+            c"SMTP_STATUS_MALFORMED",
+            c"SMTP_STATUS_TOO_LONG",
+            c"SMTP_STATUS_NULL_ARGUMENT",
+            c"SMTP_STATUS_INVALID_ARGUMENT",
+            c"SMTP_STATUS_PANIC",
+            c"SMTP_STATUS_REFUSED",
         ];
         static_str(names.get(status as usize).copied().unwrap_or(c"unknown"))
     })

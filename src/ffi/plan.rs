@@ -6,7 +6,7 @@ use core::ffi::c_char;
 use core::mem::{align_of, offset_of, size_of};
 use core::ptr;
 
-use super::smtp_status::{self, *};
+use super::smtp_verdict_status::{self, *};
 use super::{
     MIN_RESULT_SIZE, read_sized, refusal, result_to_c, smtp_ehlo_capabilities, smtp_result,
     static_str, writable_size, write_result, write_sized,
@@ -190,10 +190,10 @@ pub struct smtp_plan_options {
     /// Transactions per connection at most; 0 for no limit of the caller's.
     pub max_transactions: u32,
     /// `SMTP_PLAN_PIPELINING`, `SMTP_PLAN_CHUNKING`, `SMTP_PLAN_LMTP`,
-    /// `SMTP_PLAN_NO_LEARNING` bits; any other bit gives `SMTP_ERR_INVALID_ARGUMENT`.
+    /// `SMTP_PLAN_NO_LEARNING` bits; any other bit gives `SMTP_STATUS_INVALID_ARGUMENT`.
     pub flags: u32,
     /// Classifier options: `SMTP_OPT_STRICT`, `SMTP_OPT_552_PERMANENT`. `SMTP_OPT_LMTP` is
-    /// refused (`SMTP_ERR_INVALID_ARGUMENT`): set `SMTP_PLAN_LMTP` in `flags`, which also makes
+    /// refused (`SMTP_STATUS_INVALID_ARGUMENT`): set `SMTP_PLAN_LMTP` in `flags`, which also makes
     /// the plan expect one reply per recipient after the message.
     pub classify_options: u32,
 }
@@ -209,7 +209,7 @@ pub struct smtp_plan {
     /// `sizeof(smtp_plan)` as the caller knows it; never written by the library.
     pub struct_size: u32,
     /// Private: written by the library only. Do not change: a state no call could have left
-    /// gives `SMTP_ERR_INVALID_ARGUMENT`.
+    /// gives `SMTP_STATUS_INVALID_ARGUMENT`.
     pub private_state: [u32; 47],
     /// The records, as given to `smtp_plan_init`; the library works in them in place. Do not
     /// change this or `recipient_count`, except to point them at a copy of the same records
@@ -268,7 +268,7 @@ pub struct smtp_plan_reply {
     /// the message), or `SMTP_PLAN_NO_RECIPIENT`.
     pub recipient: u32,
     /// The reply's number (1 for the first the plan read, counted across connections), as
-    /// `smtp_plan_recipient.reply` keeps it; 0 when no reply was read (`SMTP_INCOMPLETE`).
+    /// `smtp_plan_recipient.reply` keeps it; 0 when no reply was read (`SMTP_STATUS_INCOMPLETE`).
     pub number: u32,
 }
 
@@ -283,14 +283,16 @@ const MIN_EHLO_SIZE: u32 = size_of::<smtp_ehlo_capabilities>() as u32;
 ///
 /// # Safety
 /// `caps` is NULL or points to a readable `smtp_ehlo_capabilities`.
-unsafe fn caps_from_c(caps: *const smtp_ehlo_capabilities) -> Result<Capabilities, smtp_status> {
+unsafe fn caps_from_c(
+    caps: *const smtp_ehlo_capabilities,
+) -> Result<Capabilities, smtp_verdict_status> {
     if caps.is_null() {
         return Ok(Capabilities::default());
     }
     // SAFETY: a caller's smtp_ehlo_capabilities.
     let c = unsafe { read_sized(caps, MIN_EHLO_SIZE) }?;
     if !(200..300).contains(&c.code) || c.extensions & !u32::from(Extensions::ALL.bits()) != 0 {
-        return Err(SMTP_ERR_INVALID_ARGUMENT);
+        return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
     let mut extensions = Extensions::empty();
     for (_, e) in Extensions::NAMES {
@@ -315,14 +317,16 @@ unsafe fn caps_from_c(caps: *const smtp_ehlo_capabilities) -> Result<Capabilitie
 ///
 /// # Safety
 /// `options` is NULL or points to a readable `smtp_plan_options`.
-unsafe fn options_from_c(options: *const smtp_plan_options) -> Result<PlanOptions, smtp_status> {
+unsafe fn options_from_c(
+    options: *const smtp_plan_options,
+) -> Result<PlanOptions, smtp_verdict_status> {
     if options.is_null() {
         return Ok(PlanOptions::default());
     }
     // SAFETY: a caller's smtp_plan_options.
     let o = unsafe { read_sized(options, MIN_OPTIONS_SIZE) }?;
     if o.flags & !PLAN_FLAGS != 0 || o.classify_options & Options::LMTP.bits() != 0 {
-        return Err(SMTP_ERR_INVALID_ARGUMENT);
+        return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
     Ok(PlanOptions {
         max_recipients: o.max_recipients,
@@ -331,7 +335,7 @@ unsafe fn options_from_c(options: *const smtp_plan_options) -> Result<PlanOption
         chunking: o.flags & SMTP_PLAN_CHUNKING != 0,
         lmtp: o.flags & SMTP_PLAN_LMTP != 0,
         learn: o.flags & SMTP_PLAN_NO_LEARNING == 0,
-        classify: Options::from_bits(o.classify_options).ok_or(SMTP_ERR_INVALID_ARGUMENT)?,
+        classify: Options::from_bits(o.classify_options).ok_or(SMTP_STATUS_INVALID_ARGUMENT)?,
     })
 }
 
@@ -343,21 +347,21 @@ unsafe fn options_from_c(options: *const smtp_plan_options) -> Result<PlanOption
 unsafe fn records<'a>(
     records: *mut smtp_plan_recipient,
     count: usize,
-) -> Result<&'a mut [Recipient], smtp_status> {
+) -> Result<&'a mut [Recipient], smtp_verdict_status> {
     let fits = count
         .checked_mul(size_of::<Recipient>())
         .is_some_and(|bytes| bytes <= isize::MAX as usize);
     if count > u32::MAX as usize || !fits {
-        return Err(SMTP_ERR_INVALID_ARGUMENT);
+        return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
     if count == 0 {
         return Ok(&mut []);
     }
     if records.is_null() {
-        return Err(SMTP_ERR_NULL_ARGUMENT);
+        return Err(SMTP_STATUS_NULL_ARGUMENT);
     }
     if !records.is_aligned() {
-        return Err(SMTP_ERR_INVALID_ARGUMENT);
+        return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
     // SAFETY: `count` records, aligned and not NULL, as the caller promises; the two structs
     // have one layout (checked above) of plain integers.
@@ -365,13 +369,13 @@ unsafe fn records<'a>(
 }
 
 /// The planner state in `plan`, checked: every word is one a planner leaves.
-fn state_from_c(words: &[u32; 47]) -> Result<State, smtp_status> {
+fn state_from_c(words: &[u32; 47]) -> Result<State, smtp_verdict_status> {
     let (used, spare) = words.split_at(State::WORDS);
     if spare.iter().any(|&w| w != 0) {
-        return Err(SMTP_ERR_INVALID_ARGUMENT);
+        return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
-    let used: &[u32; State::WORDS] = used.try_into().map_err(|_| SMTP_ERR_INVALID_ARGUMENT)?;
-    State::from_words(used).ok_or(SMTP_ERR_INVALID_ARGUMENT)
+    let used: &[u32; State::WORDS] = used.try_into().map_err(|_| SMTP_STATUS_INVALID_ARGUMENT)?;
+    State::from_words(used).ok_or(SMTP_STATUS_INVALID_ARGUMENT)
 }
 
 /// Stores `state` in `plan`'s private words (the spare ones 0).
@@ -394,7 +398,7 @@ unsafe fn store_state(plan: *mut smtp_plan, state: &State) {
 unsafe fn with_planner<T>(
     plan: *mut smtp_plan,
     f: impl FnOnce(&mut Planner<'_>) -> T,
-) -> Result<T, smtp_status> {
+) -> Result<T, smtp_verdict_status> {
     // SAFETY: `plan` is NULL or a caller's smtp_plan.
     unsafe { writable_size(plan, MIN_PLAN_SIZE) }?;
     // SAFETY: a whole smtp_plan by its struct_size (checked just above).
@@ -416,9 +420,9 @@ unsafe fn with_planner<T>(
     Ok(value)
 }
 
-fn status_of(result: Result<(), smtp_status>) -> smtp_status {
+fn status_of(result: Result<(), smtp_verdict_status>) -> smtp_verdict_status {
     match result {
-        Ok(()) => SMTP_OK,
+        Ok(()) => SMTP_STATUS_OK,
         Err(status) => status,
     }
 }
@@ -449,7 +453,7 @@ pub unsafe extern "C" fn smtp_domain_key(address: *const c_char, len: usize) -> 
 ///
 /// Every record is reset to `SMTP_PLAN_PENDING`, all zero but its `domain`. `caps` NULL is a
 /// server that answered HELO (no extension, no limit); otherwise its `code` must be 2xx, as
-/// `smtp_parse_ehlo` leaves it with `SMTP_OK`, and only its `extensions`, `rcpt_max`,
+/// `smtp_parse_ehlo` leaves it with `SMTP_STATUS_OK`, and only its `extensions`, `rcpt_max`,
 /// `mail_max` and `rcpt_domain_max` (0: not advertised) are used. `options` NULL is the
 /// defaults (see `smtp_plan_options`). The plan keeps the `recipients` pointer: the records
 /// must stay where they are for as long as the plan is used, and nothing but the plan may
@@ -459,9 +463,9 @@ pub unsafe extern "C" fn smtp_domain_key(address: *const c_char, len: usize) -> 
 /// or HELO is refused there is nothing to plan: every recipient takes that reply's verdict
 /// (permanent: bounce them; otherwise defer them, or try another host).
 ///
-/// Statuses: `SMTP_OK`; `SMTP_ERR_NULL_ARGUMENT` when `plan` is NULL, or `recipients` is
+/// Statuses: `SMTP_STATUS_OK`; `SMTP_STATUS_NULL_ARGUMENT` when `plan` is NULL, or `recipients` is
 /// NULL with `count` > 0 (NULL with 0 is a plan with no recipient: its first step is QUIT);
-/// `SMTP_ERR_INVALID_ARGUMENT` for a `struct_size` too small, a misaligned struct or array,
+/// `SMTP_STATUS_INVALID_ARGUMENT` for a `struct_size` too small, a misaligned struct or array,
 /// `count` over `UINT32_MAX`, `caps` whose code is not 2xx or that has an unknown extension
 /// bit, or an unknown `flags` bit or classifier option in `options` (`SMTP_OPT_LMTP`
 /// included). On any error nothing is written.
@@ -478,8 +482,8 @@ pub unsafe extern "C" fn smtp_plan_init(
     count: usize,
     caps: *const smtp_ehlo_capabilities,
     options: *const smtp_plan_options,
-) -> smtp_status {
-    ffi_guard!(SMTP_ERR_PANIC, {
+) -> smtp_verdict_status {
+    ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: the caller's pointers, as documented.
         status_of(unsafe { plan_init(plan, recipients, count, caps, options) })
     })
@@ -495,7 +499,7 @@ unsafe fn plan_init(
     count: usize,
     caps: *const smtp_ehlo_capabilities,
     options: *const smtp_plan_options,
-) -> Result<(), smtp_status> {
+) -> Result<(), smtp_verdict_status> {
     // SAFETY: the caller's pointers, as documented.
     unsafe { writable_size(plan, MIN_PLAN_SIZE) }?;
     // SAFETY: as above.
@@ -542,9 +546,9 @@ fn action_to_c(action: Action) -> (smtp_plan_action, u32) {
 /// followed by a wait, and the end comes after QUIT's reply. Calling it between two replies
 /// of a pipelined group is allowed: it answers `SMTP_PLAN_WAIT` until a step is due.
 ///
-/// Statuses: `SMTP_OK`; `SMTP_ERR_NULL_ARGUMENT` (`plan` or `out` NULL, or the plan's
-/// `recipients` NULL with a count); `SMTP_ERR_INVALID_ARGUMENT` (a `struct_size` too small, a
-/// misaligned struct, a `private_state` no call left); `SMTP_ERR_PANIC` (a bug in the
+/// Statuses: `SMTP_STATUS_OK`; `SMTP_STATUS_NULL_ARGUMENT` (`plan` or `out` NULL, or the plan's
+/// `recipients` NULL with a count); `SMTP_STATUS_INVALID_ARGUMENT` (a `struct_size` too small, a
+/// misaligned struct, a `private_state` no call left); `SMTP_STATUS_PANIC` (a bug in the
 /// library). With an error `out->action` is 0 whenever `out` is usable, and the plan is
 /// unchanged: an error here means the plan or its records were damaged, so calling again
 /// would give the same error; end the session and treat every recipient not final as not
@@ -557,8 +561,8 @@ fn action_to_c(action: Action) -> (smtp_plan_action, u32) {
 pub unsafe extern "C" fn smtp_plan_next(
     plan: *mut smtp_plan,
     out: *mut smtp_plan_step,
-) -> smtp_status {
-    ffi_guard!(SMTP_ERR_PANIC, {
+) -> smtp_verdict_status {
+    ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: `out` is NULL or a caller's smtp_plan_step.
         let out_len = match unsafe { writable_size(out, MIN_STEP_SIZE) } {
             Ok(len) => len,
@@ -568,7 +572,7 @@ pub unsafe extern "C" fn smtp_plan_next(
         // SAFETY: the caller's plan, as documented.
         let (status, action, recipient, transactions) = match unsafe { with_planner(plan, next) } {
             Ok(((action, recipient), transactions)) => {
-                (SMTP_OK, action as u32, recipient, transactions)
+                (SMTP_STATUS_OK, action as u32, recipient, transactions)
             }
             Err(status) => (status, 0, SMTP_PLAN_NO_RECIPIENT, 0),
         };
@@ -589,25 +593,25 @@ pub unsafe extern "C" fn smtp_plan_next(
 /// (as `smtp_classify_reply` writes it, with the context the plan keeps) and the records it
 /// decides are updated. `about`, if not NULL, says which command and recipient it answered.
 ///
-/// On `SMTP_OK`, `out->consumed` bytes were used: drop them, and call again while bytes remain
+/// On `SMTP_STATUS_OK`, `out->consumed` bytes were used: drop them, and call again while bytes remain
 /// (pipelined replies come together), then call `smtp_plan_next`; bytes that hold only part of
-/// the next reply give `SMTP_INCOMPLETE`. `SMTP_INCOMPLETE`: read more and call again with the
+/// the next reply give `SMTP_STATUS_INCOMPLETE`. `SMTP_STATUS_INCOMPLETE`: read more and call again with the
 /// same bytes, from the reply's first byte, grown at the end (the plan remembers how far it
 /// read, counted from that first byte, so the bytes may be moved to another buffer between
 /// calls but not dropped; every field of `out` but `struct_size` is 0).
-/// `SMTP_ERR_MALFORMED` or `SMTP_ERR_TOO_LONG`: `out` holds the safe answer as for
+/// `SMTP_STATUS_MALFORMED` or `SMTP_STATUS_TOO_LONG`: `out` holds the safe answer as for
 /// `smtp_classify_reply`, and the session is over: every
 /// recipient not final is `SMTP_PLAN_NOT_ATTEMPTED` and the next step is the end; close the
 /// connection. A reply that no command awaited, a 421 and QUIT's reply end the session too,
-/// with `SMTP_OK`.
+/// with `SMTP_STATUS_OK`.
 ///
-/// Other statuses change nothing: `SMTP_ERR_NULL_ARGUMENT` (`plan` or `out` NULL, `data` NULL
-/// with `len` > 0, the plan's `recipients` NULL with a count), `SMTP_ERR_INVALID_ARGUMENT` (a
+/// Other statuses change nothing: `SMTP_STATUS_NULL_ARGUMENT` (`plan` or `out` NULL, `data` NULL
+/// with `len` > 0, the plan's `recipients` NULL with a count), `SMTP_STATUS_INVALID_ARGUMENT` (a
 /// `struct_size` too small, a misaligned struct, a `private_state` no call left),
-/// `SMTP_ERR_PANIC` (a bug in the library); with them
+/// `SMTP_STATUS_PANIC` (a bug in the library); with them
 /// `out`, when usable, says retry, session scope. `about` is written with every status that
-/// writes `out` from a reply: `SMTP_OK`, `SMTP_INCOMPLETE` (`number` 0), `SMTP_ERR_MALFORMED`
-/// and `SMTP_ERR_TOO_LONG` (`recipient` `SMTP_PLAN_NO_RECIPIENT`).
+/// writes `out` from a reply: `SMTP_STATUS_OK`, `SMTP_STATUS_INCOMPLETE` (`number` 0), `SMTP_STATUS_MALFORMED`
+/// and `SMTP_STATUS_TOO_LONG` (`recipient` `SMTP_PLAN_NO_RECIPIENT`).
 ///
 /// Reads at most `SMTP_MAX_REPLY_LEN` bytes of `data` and never past `len`.
 ///
@@ -622,8 +626,8 @@ pub unsafe extern "C" fn smtp_plan_receive(
     len: usize,
     out: *mut smtp_result,
     about: *mut smtp_plan_reply,
-) -> smtp_status {
-    ffi_guard!(SMTP_ERR_PANIC, {
+) -> smtp_verdict_status {
+    ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: the caller's pointers, as documented.
         unsafe { plan_receive(plan, data, len, out, about) }
     })
@@ -639,13 +643,13 @@ unsafe fn plan_receive(
     len: usize,
     out: *mut smtp_result,
     about: *mut smtp_plan_reply,
-) -> smtp_status {
+) -> smtp_verdict_status {
     // SAFETY: `out` is NULL or a caller's smtp_result.
     let out_len = match unsafe { writable_size(out, MIN_RESULT_SIZE) } {
         Ok(len) => len,
         Err(status) => return status,
     };
-    let finish = |status: smtp_status, result: smtp_result| {
+    let finish = |status: smtp_verdict_status, result: smtp_result| {
         // SAFETY: out_len came from writable_size(out).
         unsafe { write_result(out, &result, out_len) };
         status
@@ -660,7 +664,7 @@ unsafe fn plan_receive(
         }
     };
     if data.is_null() && len != 0 {
-        return finish(SMTP_ERR_NULL_ARGUMENT, refusal());
+        return finish(SMTP_STATUS_NULL_ARGUMENT, refusal());
     }
     // No reply is read past MAX_REPLY_LEN, so neither is the caller's buffer.
     let len = len.min(crate::MAX_REPLY_LEN);
@@ -690,20 +694,20 @@ unsafe fn plan_receive(
     };
     let (status, result, answer) = match outcome {
         Ok(r) => (
-            SMTP_OK,
+            SMTP_STATUS_OK,
             result_to_c(&r.classification),
             reply(r.command, r.recipient, r.number),
         ),
         Err(Error::Incomplete) => (
-            SMTP_INCOMPLETE,
+            SMTP_STATUS_INCOMPLETE,
             smtp_result::default(),
             reply(command, None, 0),
         ),
         Err(e) => {
             let status = if matches!(e, Error::TooLong { .. }) {
-                SMTP_ERR_TOO_LONG
+                SMTP_STATUS_TOO_LONG
             } else {
-                SMTP_ERR_MALFORMED
+                SMTP_STATUS_MALFORMED
             };
             let result = e
                 .fallback()
@@ -725,14 +729,14 @@ unsafe fn plan_receive(
 /// those are `SMTP_PLAN_DEFERRED` with `SMTP_PLAN_POSSIBLY_DELIVERED` (RFC 1047). The next step
 /// is the end. After the end it does nothing.
 ///
-/// Statuses: `SMTP_OK`; `SMTP_ERR_NULL_ARGUMENT` and `SMTP_ERR_INVALID_ARGUMENT` as for
+/// Statuses: `SMTP_STATUS_OK`; `SMTP_STATUS_NULL_ARGUMENT` and `SMTP_STATUS_INVALID_ARGUMENT` as for
 /// `smtp_plan_next`, with the plan unchanged.
 ///
 /// # Safety
 /// As for `smtp_plan_next`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn smtp_plan_connection_lost(plan: *mut smtp_plan) -> smtp_status {
-    ffi_guard!(SMTP_ERR_PANIC, {
+pub unsafe extern "C" fn smtp_plan_connection_lost(plan: *mut smtp_plan) -> smtp_verdict_status {
+    ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: the caller's plan, as documented.
         status_of(unsafe { with_planner(plan, |p| p.connection_lost()) })
     })
@@ -745,9 +749,9 @@ pub unsafe extern "C" fn smtp_plan_connection_lost(plan: *mut smtp_plan) -> smtp
 /// LMTP, learning and the classifier options stay as `smtp_plan_init` set them (those bits
 /// are checked, then not used).
 ///
-/// Statuses: `SMTP_OK`; `SMTP_ERR_INVALID_ARGUMENT` when the plan has not ended (its step is not
+/// Statuses: `SMTP_STATUS_OK`; `SMTP_STATUS_INVALID_ARGUMENT` when the plan has not ended (its step is not
 /// `SMTP_PLAN_DONE` or `SMTP_PLAN_RECONNECT`), and as for `smtp_plan_init` and
-/// `smtp_plan_next`; `SMTP_ERR_NULL_ARGUMENT` as for `smtp_plan_next`. On any error the plan is
+/// `smtp_plan_next`; `SMTP_STATUS_NULL_ARGUMENT` as for `smtp_plan_next`. On any error the plan is
 /// unchanged.
 ///
 /// # Safety
@@ -757,8 +761,8 @@ pub unsafe extern "C" fn smtp_plan_reconnect(
     plan: *mut smtp_plan,
     caps: *const smtp_ehlo_capabilities,
     options: *const smtp_plan_options,
-) -> smtp_status {
-    ffi_guard!(SMTP_ERR_PANIC, {
+) -> smtp_verdict_status {
+    ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: the caller's pointers, as documented.
         status_of(unsafe { plan_reconnect(plan, caps, options) })
     })
@@ -772,7 +776,7 @@ unsafe fn plan_reconnect(
     plan: *mut smtp_plan,
     caps: *const smtp_ehlo_capabilities,
     options: *const smtp_plan_options,
-) -> Result<(), smtp_status> {
+) -> Result<(), smtp_verdict_status> {
     // SAFETY: the caller's pointers, as documented.
     unsafe { writable_size(plan, MIN_PLAN_SIZE) }?;
     // SAFETY: as above.
@@ -782,7 +786,7 @@ unsafe fn plan_reconnect(
     // SAFETY: as above.
     match unsafe { with_planner(plan, |p| p.reconnect(&caps, &options)) }? {
         true => Ok(()),
-        false => Err(SMTP_ERR_INVALID_ARGUMENT),
+        false => Err(SMTP_STATUS_INVALID_ARGUMENT),
     }
 }
 

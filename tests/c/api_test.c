@@ -29,10 +29,10 @@ static smtp_result empty_result(void) {
 
 /* Classifies a NUL-terminated reply; the bytes are copied to a buffer of exactly their size,
  * so that sanitizers and valgrind see any read past `len`. */
-static smtp_status classify(const char *reply, const smtp_context *ctx, smtp_result *out) {
+static smtp_verdict_status classify(const char *reply, const smtp_context *ctx, smtp_result *out) {
     size_t len = strlen(reply);
     uint8_t *data = (uint8_t *)malloc(len ? len : 1);
-    smtp_status status;
+    smtp_verdict_status status;
     memcpy(data, reply, len);
     *out = empty_result();
     status = smtp_classify_reply(data, len, ctx, out);
@@ -46,7 +46,7 @@ static void recipient_limits(void) {
     smtp_context first_rcpt = context(SMTP_CMD_RCPT, 0, 0);
 
     /* Postfix smtpd_recipient_limit: deliver to the two accepted, resend the rest at once. */
-    CHECK_EQ(classify("452 4.5.3 Error: too many recipients\r\n", &rcpt, &r), SMTP_OK);
+    CHECK_EQ(classify("452 4.5.3 Error: too many recipients\r\n", &rcpt, &r), SMTP_STATUS_OK);
     CHECK_EQ(r.verdict, SMTP_VERDICT_BATCH_LIMIT);
     CHECK_EQ(r.scope, SMTP_SCOPE_RECIPIENT);
     CHECK_EQ(r.code, 452);
@@ -57,33 +57,33 @@ static void recipient_limits(void) {
     CHECK_EQ(r.text_len, strlen("Error: too many recipients"));
 
     /* Exim recipients_max_reject: 552 in the style of RFC 821. */
-    CHECK_EQ(classify("552 too many recipients\r\n", &rcpt, &r), SMTP_OK);
+    CHECK_EQ(classify("552 too many recipients\r\n", &rcpt, &r), SMTP_STATUS_OK);
     CHECK_EQ(r.verdict, SMTP_VERDICT_BATCH_LIMIT);
     CHECK(r.flags & SMTP_FLAG_LEGACY_552);
     CHECK_EQ(r.enhanced_class, 0);
 
     /* Nothing accepted yet: resending at once would loop. */
-    CHECK_EQ(classify("452 4.5.3 Error: too many recipients\r\n", &first_rcpt, &r), SMTP_OK);
+    CHECK_EQ(classify("452 4.5.3 Error: too many recipients\r\n", &first_rcpt, &r), SMTP_STATUS_OK);
     CHECK_EQ(r.verdict, SMTP_VERDICT_RETRY);
-    CHECK_EQ(classify("552 too many recipients\r\n", &first_rcpt, &r), SMTP_OK);
+    CHECK_EQ(classify("552 too many recipients\r\n", &first_rcpt, &r), SMTP_STATUS_OK);
     CHECK_EQ(r.verdict, SMTP_VERDICT_PERMANENT);
 
     /* Postfix's reading of 552 on request. */
     rcpt.options = SMTP_OPT_552_PERMANENT;
-    CHECK_EQ(classify("552 too many recipients\r\n", &rcpt, &r), SMTP_OK);
+    CHECK_EQ(classify("552 too many recipients\r\n", &rcpt, &r), SMTP_STATUS_OK);
     CHECK_EQ(r.verdict, SMTP_VERDICT_PERMANENT);
 
     /* A rate limit is not a recipient limit, whatever the text says. */
     rcpt.options = 0;
     CHECK_EQ(classify("450 4.7.1 Error: too many recipients from 192.0.2.1\r\n", &rcpt, &r),
-             SMTP_OK);
+             SMTP_STATUS_OK);
     CHECK_EQ(r.verdict, SMTP_VERDICT_RETRY);
 
     /* Exim's 554 to DATA after a 552'd RCPT: the whole transaction is batch-limited. */
     {
         smtp_context data = context(SMTP_CMD_DATA, 2, 0);
         data.limited_recipients = 1;
-        CHECK_EQ(classify("554 Too many recipients\r\n", &data, &r), SMTP_OK);
+        CHECK_EQ(classify("554 Too many recipients\r\n", &data, &r), SMTP_STATUS_OK);
         CHECK_EQ(r.verdict, SMTP_VERDICT_BATCH_LIMIT);
         CHECK_EQ(r.scope, SMTP_SCOPE_TRANSACTION);
     }
@@ -108,7 +108,7 @@ static void pipelined_stream(void) {
     for (i = 0; i < 5; i++) {
         smtp_context ctx = context(commands[i], accepted, 0);
         smtp_result r = empty_result();
-        CHECK_EQ(smtp_classify_reply(data + at, len - at, &ctx, &r), SMTP_OK);
+        CHECK_EQ(smtp_classify_reply(data + at, len - at, &ctx, &r), SMTP_STATUS_OK);
         CHECK_EQ(r.verdict, verdicts[i]);
         CHECK(r.text_offset + r.text_len <= r.consumed);
         if (commands[i] == SMTP_CMD_RCPT && r.verdict == SMTP_VERDICT_SUCCESS)
@@ -131,24 +131,24 @@ static void incremental_one_byte_at_a_time(void) {
     smtp_scanner scanner;
     smtp_result whole = empty_result(), r = empty_result();
 
-    CHECK_EQ(smtp_classify_reply((const uint8_t *)reply, len, &ctx, &whole), SMTP_OK);
+    CHECK_EQ(smtp_classify_reply((const uint8_t *)reply, len, &ctx, &whole), SMTP_STATUS_OK);
     memset(&scanner, 0, sizeof scanner);
     scanner.struct_size = sizeof scanner;
-    CHECK_EQ(smtp_scanner_reset(&scanner), SMTP_OK);
+    CHECK_EQ(smtp_scanner_reset(&scanner), SMTP_STATUS_OK);
     for (end = 0; end < len; end++) {
         r = empty_result();
         CHECK_EQ(smtp_classify_reply_incremental((const uint8_t *)reply, end, &ctx, &scanner, &r),
-                 SMTP_INCOMPLETE);
+                 SMTP_STATUS_INCOMPLETE);
         CHECK_EQ(r.consumed, 0);
     }
     CHECK_EQ(smtp_classify_reply_incremental((const uint8_t *)reply, len, &ctx, &scanner, &r),
-             SMTP_OK);
+             SMTP_STATUS_OK);
     CHECK(memcmp(&r, &whole, sizeof r) == 0);
 
     /* A state no call could have left is refused, not trusted. */
     memset(scanner.private_state, 0xff, sizeof scanner.private_state);
     CHECK_EQ(smtp_classify_reply_incremental((const uint8_t *)reply, len, &ctx, &scanner, &r),
-             SMTP_ERR_INVALID_ARGUMENT);
+             SMTP_STATUS_INVALID_ARGUMENT);
 }
 
 static void bad_arguments(void) {
@@ -156,29 +156,29 @@ static void bad_arguments(void) {
     smtp_context ctx = context(SMTP_CMD_NOOP, 0, 0);
     smtp_result r = empty_result();
 
-    CHECK_EQ(smtp_classify_reply(reply, 8, &ctx, NULL), SMTP_ERR_NULL_ARGUMENT);
-    CHECK_EQ(smtp_classify_reply(NULL, 8, &ctx, &r), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_classify_reply(reply, 8, &ctx, NULL), SMTP_STATUS_NULL_ARGUMENT);
+    CHECK_EQ(smtp_classify_reply(NULL, 8, &ctx, &r), SMTP_STATUS_NULL_ARGUMENT);
     CHECK_EQ(r.verdict, SMTP_VERDICT_RETRY);
     CHECK_EQ(r.scope, SMTP_SCOPE_SESSION);
-    CHECK_EQ(smtp_classify_reply(NULL, 0, &ctx, &r), SMTP_INCOMPLETE);
-    CHECK_EQ(smtp_classify_reply(reply, 0, &ctx, &r), SMTP_INCOMPLETE);
-    CHECK_EQ(smtp_classify_reply(reply, 8, NULL, &r), SMTP_OK);
+    CHECK_EQ(smtp_classify_reply(NULL, 0, &ctx, &r), SMTP_STATUS_INCOMPLETE);
+    CHECK_EQ(smtp_classify_reply(reply, 0, &ctx, &r), SMTP_STATUS_INCOMPLETE);
+    CHECK_EQ(smtp_classify_reply(reply, 8, NULL, &r), SMTP_STATUS_OK);
     CHECK_EQ(r.verdict, SMTP_VERDICT_SUCCESS);
 
     ctx.command = 19;
-    CHECK_EQ(smtp_classify_reply(reply, 8, &ctx, &r), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_classify_reply(reply, 8, &ctx, &r), SMTP_STATUS_INVALID_ARGUMENT);
     CHECK_EQ(r.verdict, SMTP_VERDICT_RETRY);
     ctx.command = SMTP_CMD_NOOP;
     ctx.options = 8;
-    CHECK_EQ(smtp_classify_reply(reply, 8, &ctx, &r), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_classify_reply(reply, 8, &ctx, &r), SMTP_STATUS_INVALID_ARGUMENT);
     ctx.options = 0;
     ctx.struct_size = 4;
-    CHECK_EQ(smtp_classify_reply(reply, 8, &ctx, &r), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_classify_reply(reply, 8, &ctx, &r), SMTP_STATUS_INVALID_ARGUMENT);
     ctx.struct_size = sizeof ctx;
     r.struct_size = 4;
-    CHECK_EQ(smtp_classify_reply(reply, 8, &ctx, &r), SMTP_ERR_INVALID_ARGUMENT);
-    CHECK_EQ(smtp_scanner_reset(NULL), SMTP_ERR_NULL_ARGUMENT);
-    CHECK_EQ(smtp_classify_reply_incremental(reply, 8, &ctx, NULL, &r), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_classify_reply(reply, 8, &ctx, &r), SMTP_STATUS_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_scanner_reset(NULL), SMTP_STATUS_NULL_ARGUMENT);
+    CHECK_EQ(smtp_classify_reply_incremental(reply, 8, &ctx, NULL, &r), SMTP_STATUS_NULL_ARGUMENT);
 }
 
 /* A newer caller's struct is larger: the library writes only the part it knows. */
@@ -193,7 +193,7 @@ static void larger_struct_is_written_only_as_far_as_known(void) {
     memcpy(buffer, &size, sizeof size);
     CHECK_EQ(smtp_classify_reply((const uint8_t *)"452 too many recipients\r\n", 25, &ctx,
                                  (smtp_result *)(void *)buffer),
-             SMTP_OK);
+             SMTP_STATUS_OK);
     memcpy(&known, buffer, sizeof known);
     CHECK_EQ(known.verdict, SMTP_VERDICT_BATCH_LIMIT);
     for (i = sizeof(smtp_result); i < sizeof buffer; i++)
@@ -205,7 +205,7 @@ static void safe_answer_on_bad_replies(void) {
     smtp_context ctx = context(SMTP_CMD_RCPT, 3, 0);
     uint8_t *line = (uint8_t *)malloc(SMTP_MAX_REPLY_LEN + 10);
 
-    CHECK_EQ(classify("hello there\r\n250 ok\r\n", &ctx, &r), SMTP_ERR_MALFORMED);
+    CHECK_EQ(classify("hello there\r\n250 ok\r\n", &ctx, &r), SMTP_STATUS_MALFORMED);
     CHECK_EQ(r.verdict, SMTP_VERDICT_RETRY);
     CHECK_EQ(r.scope, SMTP_SCOPE_SESSION);
     CHECK(r.flags & SMTP_FLAG_PROTOCOL_ERROR);
@@ -215,7 +215,7 @@ static void safe_answer_on_bad_replies(void) {
     memset(line, 'x', SMTP_MAX_REPLY_LEN + 10);
     memcpy(line, "250-", 4);
     r = empty_result();
-    CHECK_EQ(smtp_classify_reply(line, SMTP_MAX_REPLY_LEN + 10, &ctx, &r), SMTP_ERR_TOO_LONG);
+    CHECK_EQ(smtp_classify_reply(line, SMTP_MAX_REPLY_LEN + 10, &ctx, &r), SMTP_STATUS_TOO_LONG);
     CHECK_EQ(r.verdict, SMTP_VERDICT_RETRY);
     CHECK_EQ(r.scope, SMTP_SCOPE_SESSION);
     free(line);
@@ -223,11 +223,11 @@ static void safe_answer_on_bad_replies(void) {
     /* 220- then 521 (RFC 7504 style) and a 421 are the session's end. */
     ctx.command = SMTP_CMD_GREETING;
     CHECK_EQ(classify("220-mx.example.com ESMTP\r\n521 5.3.2 no mail here\r\n", &ctx, &r),
-             SMTP_OK);
+             SMTP_STATUS_OK);
     CHECK_EQ(r.verdict, SMTP_VERDICT_PERMANENT);
     CHECK_EQ(r.scope, SMTP_SCOPE_SESSION);
     ctx.command = SMTP_CMD_RCPT;
-    CHECK_EQ(classify("421 4.3.2 Service shutting down\r\n", &ctx, &r), SMTP_OK);
+    CHECK_EQ(classify("421 4.3.2 Service shutting down\r\n", &ctx, &r), SMTP_STATUS_OK);
     CHECK_EQ(r.verdict, SMTP_VERDICT_RETRY);
     CHECK_EQ(r.scope, SMTP_SCOPE_SESSION);
     CHECK(r.flags & SMTP_FLAG_CLOSE_CONNECTION);
@@ -238,7 +238,7 @@ static void names_and_registry(void) {
     CHECK(strcmp(smtp_verdict_name(SMTP_VERDICT_BATCH_LIMIT), "batch-limit") == 0);
     CHECK(strcmp(smtp_verdict_name(99), "unknown") == 0);
     CHECK(strcmp(smtp_scope_name(SMTP_SCOPE_RECIPIENT), "recipient") == 0);
-    CHECK(strcmp(smtp_status_name(SMTP_ERR_TOO_LONG), "SMTP_ERR_TOO_LONG") == 0);
+    CHECK(strcmp(smtp_status_name(SMTP_STATUS_TOO_LONG), "SMTP_STATUS_TOO_LONG") == 0);
     CHECK(strcmp(smtp_status_name(8), "unknown") == 0);
     CHECK(strcmp(smtp_enhanced_code_text(4, 5, 3), "Too many recipients") == 0);
     CHECK(smtp_enhanced_code_text(4, 9, 99) == NULL);
@@ -256,7 +256,7 @@ static void *classify_many(void *arg) {
     (void)arg;
     for (i = 0; i < 100000; i++) {
         smtp_result r = empty_result();
-        if (smtp_classify_reply((const uint8_t *)reply, sizeof reply - 1, &ctx, &r) != SMTP_OK ||
+        if (smtp_classify_reply((const uint8_t *)reply, sizeof reply - 1, &ctx, &r) != SMTP_STATUS_OK ||
             r.verdict != SMTP_VERDICT_BATCH_LIMIT || r.consumed != sizeof reply - 1)
             wrong++;
     }
@@ -293,13 +293,13 @@ static void initializers(void) {
     CHECK_EQ(scanner.struct_size, sizeof(smtp_scanner));
     ctx.command = SMTP_CMD_RCPT;
     ctx.accepted_recipients = 1;
-    CHECK_EQ(smtp_classify_reply((const uint8_t *)reply, sizeof reply - 1, &ctx, &out), SMTP_OK);
+    CHECK_EQ(smtp_classify_reply((const uint8_t *)reply, sizeof reply - 1, &ctx, &out), SMTP_STATUS_OK);
     CHECK_EQ(out.verdict, SMTP_VERDICT_BATCH_LIMIT);
-    CHECK_EQ(smtp_scanner_reset(&scanner), SMTP_OK);
+    CHECK_EQ(smtp_scanner_reset(&scanner), SMTP_STATUS_OK);
     out = (smtp_result)SMTP_RESULT_INIT;
     CHECK_EQ(smtp_classify_reply_incremental((const uint8_t *)reply, sizeof reply - 1, &ctx,
                                              &scanner, &out),
-             SMTP_OK);
+             SMTP_STATUS_OK);
     CHECK_EQ(out.verdict, SMTP_VERDICT_BATCH_LIMIT);
 }
 
@@ -314,7 +314,7 @@ static void ehlo_capabilities(void) {
                                "250 STARTTLS  \r\n";
     static const char refused[] = "502 5.5.2 Error: command not recognized\r\n";
     smtp_ehlo_capabilities caps = SMTP_EHLO_CAPABILITIES_INIT;
-    CHECK_EQ(smtp_parse_ehlo((const uint8_t *)ehlo, sizeof ehlo - 1, &caps), SMTP_OK);
+    CHECK_EQ(smtp_parse_ehlo((const uint8_t *)ehlo, sizeof ehlo - 1, &caps), SMTP_STATUS_OK);
     CHECK_EQ(caps.code, 250);
     CHECK_EQ(caps.extensions, SMTP_EXT_PIPELINING | SMTP_EXT_STARTTLS);
     CHECK_EQ(caps.auth_mechanisms, SMTP_AUTH_LOGIN | SMTP_AUTH_PLAIN);
@@ -325,13 +325,13 @@ static void ehlo_capabilities(void) {
     CHECK_EQ(caps.mail_max, 0);
     CHECK_EQ(caps.rcpt_domain_max, 2);
     CHECK_EQ(caps.consumed, sizeof ehlo - 1);
-    CHECK_EQ(smtp_parse_ehlo((const uint8_t *)ehlo, 20, &caps), SMTP_INCOMPLETE);
+    CHECK_EQ(smtp_parse_ehlo((const uint8_t *)ehlo, 20, &caps), SMTP_STATUS_INCOMPLETE);
     CHECK_EQ(caps.extensions, 0);
     CHECK_EQ(smtp_parse_ehlo((const uint8_t *)refused, sizeof refused - 1, &caps),
-             SMTP_ERR_REFUSED);
+             SMTP_STATUS_REFUSED);
     CHECK_EQ(caps.code, 502);
     CHECK_EQ(caps.consumed, sizeof refused - 1);
-    CHECK(strcmp(smtp_status_name(SMTP_ERR_REFUSED), "SMTP_ERR_REFUSED") == 0);
+    CHECK(strcmp(smtp_status_name(SMTP_STATUS_REFUSED), "SMTP_STATUS_REFUSED") == 0);
 }
 
 /* --- The delivery planner (smtp_plan_*) driven from C. --- */
@@ -339,7 +339,7 @@ static void ehlo_capabilities(void) {
 #define EXPECT_STEP(plan, act, rcpt)                                 \
     do {                                                             \
         smtp_plan_step step_ = SMTP_PLAN_STEP_INIT;                  \
-        CHECK_EQ(smtp_plan_next((plan), &step_), SMTP_OK);           \
+        CHECK_EQ(smtp_plan_next((plan), &step_), SMTP_STATUS_OK);           \
         if (step_.action != (uint32_t)(act))                         \
             fprintf(stderr, "  step %s, expected %s\n",              \
                     smtp_plan_action_name(step_.action),             \
@@ -349,7 +349,7 @@ static void ehlo_capabilities(void) {
     } while (0)
 
 /* Hands `replies` to the plan, a reply at a time, from a buffer of exactly their size; each
- * must be SMTP_OK. Returns how many replies there were; their results and abouts go to the
+ * must be SMTP_STATUS_OK. Returns how many replies there were; their results and abouts go to the
  * arrays (up to `max`). */
 static size_t plan_feed(smtp_plan *plan, const char *replies, smtp_result *results,
                         smtp_plan_reply *abouts, size_t max) {
@@ -359,9 +359,9 @@ static size_t plan_feed(smtp_plan *plan, const char *replies, smtp_result *resul
     while (at < len) {
         smtp_result out = SMTP_RESULT_INIT;
         smtp_plan_reply about = SMTP_PLAN_REPLY_INIT;
-        smtp_status status = smtp_plan_receive(plan, data + at, len - at, &out, &about);
-        CHECK_EQ(status, SMTP_OK);
-        if (status != SMTP_OK || out.consumed == 0)
+        smtp_verdict_status status = smtp_plan_receive(plan, data + at, len - at, &out, &about);
+        CHECK_EQ(status, SMTP_STATUS_OK);
+        if (status != SMTP_STATUS_OK || out.consumed == 0)
             break;
         if (n < max) {
             results[n] = out;
@@ -394,8 +394,8 @@ static void plan_session(void) {
         rcpts[i].domain = smtp_domain_key(plan_addresses[i], strlen(plan_addresses[i]));
     CHECK_EQ(rcpts[2].domain, rcpts[3].domain); /* without case */
     CHECK(rcpts[0].domain != rcpts[2].domain);
-    CHECK_EQ(smtp_parse_ehlo((const uint8_t *)ehlo, sizeof ehlo - 1, &caps), SMTP_OK);
-    CHECK_EQ(smtp_plan_init(&plan, rcpts, 5, &caps, &options), SMTP_OK);
+    CHECK_EQ(smtp_parse_ehlo((const uint8_t *)ehlo, sizeof ehlo - 1, &caps), SMTP_STATUS_OK);
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 5, &caps, &options), SMTP_STATUS_OK);
     CHECK(plan.recipients == rcpts);
     CHECK_EQ(plan.recipient_count, 5);
     for (i = 0; i < 5; i++) {
@@ -474,7 +474,7 @@ static void plan_session(void) {
     EXPECT_STEP(&plan, SMTP_PLAN_DONE, SMTP_PLAN_NO_RECIPIENT);
     {
         smtp_plan_step step = SMTP_PLAN_STEP_INIT;
-        CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_OK);
+        CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_STATUS_OK);
         CHECK_EQ(step.transactions, 2); /* the step counts the plan's transactions */
     }
 
@@ -505,11 +505,11 @@ static void plan_incomplete_malformed_reconnect(void) {
     smtp_plan_reply abouts[2];
 
     memset(rcpts, 0, sizeof rcpts);
-    CHECK_EQ(smtp_plan_init(&plan, rcpts, 2, NULL, &options), SMTP_OK); /* HELO: no PIPELINING */
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 2, NULL, &options), SMTP_STATUS_OK); /* HELO: no PIPELINING */
     EXPECT_STEP(&plan, SMTP_PLAN_SEND_MAIL, SMTP_PLAN_NO_RECIPIENT);
     EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
     CHECK_EQ(smtp_plan_receive(&plan, (const uint8_t *)part, sizeof part - 1, &out, &about),
-             SMTP_INCOMPLETE);
+             SMTP_STATUS_INCOMPLETE);
     CHECK_EQ(out.verdict, 0);
     CHECK_EQ(about.command, SMTP_CMD_MAIL);
     CHECK_EQ(about.number, 0);
@@ -523,7 +523,7 @@ static void plan_incomplete_malformed_reconnect(void) {
     EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
     out = (smtp_result)SMTP_RESULT_INIT;
     CHECK_EQ(smtp_plan_receive(&plan, (const uint8_t *)garbage, sizeof garbage - 1, &out, &about),
-             SMTP_ERR_MALFORMED);
+             SMTP_STATUS_MALFORMED);
     CHECK_EQ(out.verdict, SMTP_VERDICT_RETRY);
     CHECK_EQ(out.scope, SMTP_SCOPE_SESSION);
     CHECK(out.flags & SMTP_FLAG_CLOSE_CONNECTION);
@@ -535,10 +535,10 @@ static void plan_incomplete_malformed_reconnect(void) {
     EXPECT_STEP(&plan, SMTP_PLAN_RECONNECT, SMTP_PLAN_NO_RECIPIENT);
 
     /* A new connection: only recipient 1 again. */
-    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_OK);
+    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_STATUS_OK);
     CHECK_EQ(rcpts[1].state, SMTP_PLAN_PENDING);
     EXPECT_STEP(&plan, SMTP_PLAN_SEND_MAIL, SMTP_PLAN_NO_RECIPIENT);
-    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_ERR_INVALID_ARGUMENT); /* not ended */
+    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_STATUS_INVALID_ARGUMENT); /* not ended */
     EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
     CHECK_EQ(plan_feed(&plan, "250 ok\r\n", results, abouts, 2), 1);
     EXPECT_STEP(&plan, SMTP_PLAN_SEND_RCPT, 1);
@@ -550,12 +550,12 @@ static void plan_incomplete_malformed_reconnect(void) {
     EXPECT_STEP(&plan, SMTP_PLAN_SEND_MESSAGE, SMTP_PLAN_NO_RECIPIENT);
     EXPECT_STEP(&plan, SMTP_PLAN_WAIT, SMTP_PLAN_NO_RECIPIENT);
     /* The connection drops before the reply to the final dot: possibly delivered. */
-    CHECK_EQ(smtp_plan_connection_lost(&plan), SMTP_OK);
+    CHECK_EQ(smtp_plan_connection_lost(&plan), SMTP_STATUS_OK);
     CHECK_EQ(rcpts[1].state, SMTP_PLAN_DEFERRED);
     CHECK_EQ(rcpts[1].flags, SMTP_PLAN_POSSIBLY_DELIVERED);
     CHECK_EQ(rcpts[1].attempts, 2);
     EXPECT_STEP(&plan, SMTP_PLAN_DONE, SMTP_PLAN_NO_RECIPIENT);
-    CHECK_EQ(smtp_plan_connection_lost(&plan), SMTP_OK);
+    CHECK_EQ(smtp_plan_connection_lost(&plan), SMTP_STATUS_OK);
     CHECK_EQ(rcpts[1].state, SMTP_PLAN_DEFERRED);
 }
 
@@ -570,80 +570,80 @@ static void plan_bad_arguments(void) {
     const uint8_t reply[] = "250 ok\r\n";
 
     memset(rcpts, 0, sizeof rcpts);
-    CHECK_EQ(smtp_plan_init(NULL, rcpts, 3, NULL, NULL), SMTP_ERR_NULL_ARGUMENT);
-    CHECK_EQ(smtp_plan_init(&plan, NULL, 3, NULL, NULL), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_init(NULL, rcpts, 3, NULL, NULL), SMTP_STATUS_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_init(&plan, NULL, 3, NULL, NULL), SMTP_STATUS_NULL_ARGUMENT);
     if (SIZE_MAX > UINT32_MAX)
         CHECK_EQ(smtp_plan_init(&plan, rcpts, (size_t)UINT32_MAX + 1, NULL, NULL),
-                 SMTP_ERR_INVALID_ARGUMENT);
+                 SMTP_STATUS_INVALID_ARGUMENT);
     plan.struct_size = sizeof plan - 4;
-    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, NULL), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, NULL), SMTP_STATUS_INVALID_ARGUMENT);
     plan.struct_size = sizeof plan;
     options.struct_size = 4;
-    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, &options), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, &options), SMTP_STATUS_INVALID_ARGUMENT);
     options.struct_size = sizeof options;
     options.flags = 16;
-    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, &options), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, &options), SMTP_STATUS_INVALID_ARGUMENT);
     options.flags = SMTP_PLAN_PIPELINING;
     options.classify_options = SMTP_OPT_LMTP; /* LMTP is SMTP_PLAN_LMTP */
-    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, &options), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, NULL, &options), SMTP_STATUS_INVALID_ARGUMENT);
     options.classify_options = SMTP_OPT_STRICT | SMTP_OPT_552_PERMANENT;
-    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_ERR_INVALID_ARGUMENT); /* code 0 */
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_STATUS_INVALID_ARGUMENT); /* code 0 */
     caps.code = 250;
     caps.struct_size = 8;
-    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_STATUS_INVALID_ARGUMENT);
     caps.struct_size = sizeof caps;
     caps.extensions = 1u << 20;
-    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_STATUS_INVALID_ARGUMENT);
     caps.extensions = SMTP_EXT_PIPELINING;
     CHECK_EQ(plan.recipients, NULL); /* nothing written by a failed init */
-    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_OK);
+    CHECK_EQ(smtp_plan_init(&plan, rcpts, 3, &caps, &options), SMTP_STATUS_OK);
 
-    CHECK_EQ(smtp_plan_next(NULL, &step), SMTP_ERR_NULL_ARGUMENT);
-    CHECK_EQ(smtp_plan_next(&plan, NULL), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_next(NULL, &step), SMTP_STATUS_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_next(&plan, NULL), SMTP_STATUS_NULL_ARGUMENT);
     step.struct_size = 4;
-    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_STATUS_INVALID_ARGUMENT);
     step.struct_size = sizeof step;
     plan.struct_size = 4;
-    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_STATUS_INVALID_ARGUMENT);
     CHECK_EQ(step.action, 0);
     plan.struct_size = sizeof plan;
-    CHECK_EQ(smtp_plan_connection_lost(NULL), SMTP_ERR_NULL_ARGUMENT);
-    CHECK_EQ(smtp_plan_reconnect(NULL, NULL, NULL), SMTP_ERR_NULL_ARGUMENT);
-    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_ERR_INVALID_ARGUMENT); /* not ended */
-    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, NULL, &about), SMTP_ERR_NULL_ARGUMENT);
-    CHECK_EQ(smtp_plan_receive(NULL, reply, 8, &out, &about), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_connection_lost(NULL), SMTP_STATUS_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_reconnect(NULL, NULL, NULL), SMTP_STATUS_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_STATUS_INVALID_ARGUMENT); /* not ended */
+    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, NULL, &about), SMTP_STATUS_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_receive(NULL, reply, 8, &out, &about), SMTP_STATUS_NULL_ARGUMENT);
     CHECK_EQ(out.verdict, SMTP_VERDICT_RETRY);
     CHECK_EQ(out.scope, SMTP_SCOPE_SESSION);
-    CHECK_EQ(smtp_plan_receive(&plan, NULL, 8, &out, &about), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_receive(&plan, NULL, 8, &out, &about), SMTP_STATUS_NULL_ARGUMENT);
     about.struct_size = 4;
-    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, &out, &about), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, &out, &about), SMTP_STATUS_INVALID_ARGUMENT);
     about.struct_size = sizeof about;
     out.struct_size = 4;
-    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, &out, &about), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, &out, &about), SMTP_STATUS_INVALID_ARGUMENT);
     out.struct_size = sizeof out;
     /* A plan with recipients but no array. */
     saved = plan;
     plan.recipients = NULL;
-    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_ERR_NULL_ARGUMENT);
+    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_STATUS_NULL_ARGUMENT);
     plan = saved;
 
     /* Corrupted private state: refused, and the plan is left as it was. */
     EXPECT_STEP(&plan, SMTP_PLAN_SEND_MAIL, SMTP_PLAN_NO_RECIPIENT);
     saved = plan;
     plan.private_state[46] = 1; /* a spare word */
-    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_ERR_INVALID_ARGUMENT);
-    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, &out, &about), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_STATUS_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_receive(&plan, reply, 8, &out, &about), SMTP_STATUS_INVALID_ARGUMENT);
     CHECK_EQ(out.verdict, SMTP_VERDICT_RETRY);
-    CHECK_EQ(smtp_plan_connection_lost(&plan), SMTP_ERR_INVALID_ARGUMENT);
-    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_connection_lost(&plan), SMTP_STATUS_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_reconnect(&plan, NULL, NULL), SMTP_STATUS_INVALID_ARGUMENT);
     memset(plan.private_state, 0xff, sizeof plan.private_state);
-    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(smtp_plan_next(&plan, &step), SMTP_STATUS_INVALID_ARGUMENT);
     CHECK_EQ(rcpts[0].state, SMTP_PLAN_QUEUED);
     plan = saved;
     EXPECT_STEP(&plan, SMTP_PLAN_SEND_RCPT, 0);
 
     /* No recipient at all: QUIT at once. */
-    CHECK_EQ(smtp_plan_init(&plan, NULL, 0, NULL, NULL), SMTP_OK);
+    CHECK_EQ(smtp_plan_init(&plan, NULL, 0, NULL, NULL), SMTP_STATUS_OK);
     EXPECT_STEP(&plan, SMTP_PLAN_SEND_QUIT, SMTP_PLAN_NO_RECIPIENT);
 
     CHECK(strcmp(smtp_plan_action_name(SMTP_PLAN_SEND_RCPT), "send-rcpt") == 0);

@@ -25,10 +25,10 @@ static const struct name commands[] = {
     N(SMTP_CMD_, RCPT),    N(SMTP_CMD_, DATA),     N(SMTP_CMD_, DATA_END), N(SMTP_CMD_, BDAT),
     N(SMTP_CMD_, BDAT_LAST), N(SMTP_CMD_, RSET),   N(SMTP_CMD_, VRFY),     N(SMTP_CMD_, EXPN),
     N(SMTP_CMD_, HELP),    N(SMTP_CMD_, NOOP),     N(SMTP_CMD_, QUIT),     {NULL, 0}};
-static const struct name statuses[] = {{"OK", SMTP_OK},
-                                       {"INCOMPLETE", SMTP_INCOMPLETE},
-                                       {"MALFORMED", SMTP_ERR_MALFORMED},
-                                       {"TOO_LONG", SMTP_ERR_TOO_LONG},
+static const struct name statuses[] = {{"OK", SMTP_STATUS_OK},
+                                       {"INCOMPLETE", SMTP_STATUS_INCOMPLETE},
+                                       {"MALFORMED", SMTP_STATUS_MALFORMED},
+                                       {"TOO_LONG", SMTP_STATUS_TOO_LONG},
                                        {NULL, 0}};
 static const struct name verdicts[] = {
     {"-", 0}, N(SMTP_VERDICT_, SUCCESS), N(SMTP_VERDICT_, INTERMEDIATE), N(SMTP_VERDICT_, RETRY),
@@ -126,14 +126,14 @@ static smtp_result empty_result(void) {
 
 static int check_row(const struct row *row, smtp_result *whole) {
     int before = check_failures;
-    smtp_status status;
+    smtp_verdict_status status;
     smtp_scanner scanner;
     size_t end;
 
     *whole = empty_result();
     status = smtp_classify_reply(row->reply, row->len, &row->ctx, whole);
     CHECK_EQ(status, row->status);
-    if (row->status == SMTP_INCOMPLETE)
+    if (row->status == SMTP_STATUS_INCOMPLETE)
         goto done;
     CHECK_EQ(whole->verdict, row->verdict);
     CHECK_EQ(whole->scope, row->scope);
@@ -144,17 +144,17 @@ static int check_row(const struct row *row, smtp_result *whole) {
     CHECK_EQ(whole->flags, row->flags);
     CHECK(whole->consumed <= row->len);
     CHECK(whole->text_offset + whole->text_len <= row->len);
-    if (status == SMTP_OK)
+    if (status == SMTP_STATUS_OK)
         CHECK(whole->consumed > 0 && row->reply[whole->consumed - 1] == '\n');
 
     /* The same reply read one byte at a time, resumed through a scanner. */
     memset(&scanner, 0, sizeof scanner);
     scanner.struct_size = sizeof scanner;
-    CHECK_EQ(smtp_scanner_reset(&scanner), SMTP_OK);
+    CHECK_EQ(smtp_scanner_reset(&scanner), SMTP_STATUS_OK);
     for (end = 0; end <= row->len; end++) {
         smtp_result r = empty_result();
-        smtp_status s = smtp_classify_reply_incremental(row->reply, end, &row->ctx, &scanner, &r);
-        if (s == SMTP_INCOMPLETE)
+        smtp_verdict_status s = smtp_classify_reply_incremental(row->reply, end, &row->ctx, &scanner, &r);
+        if (s == SMTP_STATUS_INCOMPLETE)
             continue;
         CHECK_EQ(s, status);
         CHECK(memcmp(&r, whole, sizeof r) == 0);
@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
         char *in_stream = (char *)calloc(rows ? rows : 1, 1);
         for (i = 0; i < rows; i++) {
             check_row(&all[i], &whole[i]);
-            if (all[i].status == SMTP_OK && whole[i].consumed == all[i].len) {
+            if (all[i].status == SMTP_STATUS_OK && whole[i].consumed == all[i].len) {
                 in_stream[i] = 1;
                 stream_len += all[i].len;
             }
@@ -211,7 +211,7 @@ int main(int argc, char **argv) {
             smtp_result r = empty_result();
             if (!in_stream[i])
                 continue;
-            CHECK_EQ(smtp_classify_reply(stream + at, stream_len - at, &all[i].ctx, &r), SMTP_OK);
+            CHECK_EQ(smtp_classify_reply(stream + at, stream_len - at, &all[i].ctx, &r), SMTP_STATUS_OK);
             CHECK_EQ(r.verdict, whole[i].verdict);
             CHECK_EQ(r.consumed, whole[i].consumed);
             CHECK_EQ(r.flags, whole[i].flags);

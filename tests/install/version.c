@@ -25,7 +25,7 @@ int main(int argc, char **argv) {
     smtp_context ctx = {.struct_size = sizeof ctx, .command = SMTP_CMD_RCPT,
                         .accepted_recipients = 1};
     smtp_result r = {.struct_size = sizeof r};
-    if (smtp_classify_reply((const uint8_t *)reply, sizeof reply - 1, &ctx, &r) != SMTP_OK ||
+    if (smtp_classify_reply((const uint8_t *)reply, sizeof reply - 1, &ctx, &r) != SMTP_STATUS_OK ||
         r.verdict != SMTP_VERDICT_BATCH_LIMIT) {
         fprintf(stderr, "classification through the installed library failed\n");
         return 1;

@@ -1,0 +1,2 @@
+// tests/c/libesmtp_test.c compiled as C++.
+#include "libesmtp_test.c"

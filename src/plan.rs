@@ -368,8 +368,6 @@ const TX_OPEN: u32 = 16;
 /// MAIL was refused: its verdict settled everyone, the transaction's other replies decide
 /// nothing.
 const TX_MAIL_REFUSED: u32 = 32;
-/// A recipient limit came: no more RCPTs in this transaction.
-const TX_LIMITED: u32 = 64;
 /// The message went out whole (after 354, or with BDAT LAST): a connection lost before its
 /// reply may have delivered it.
 const TX_MESSAGE_SENT: u32 = 128;
@@ -592,7 +590,7 @@ impl<'r> Planner<'r> {
         if s.tx & TX_MAIL_REFUSED != 0 {
             return None;
         }
-        if s.unsent > 0 && s.tx & TX_LIMITED == 0 {
+        if s.unsent > 0 && s.limited == 0 {
             let tx = s.transactions;
             if let Some(i) = self.find(self.state.send_from, RecipientState::Queued) {
                 let r = &mut self.recipients[i as usize];
@@ -760,7 +758,7 @@ impl<'r> Planner<'r> {
         let classification = match outcome {
             Ok(c) => c,
             Err(e) => {
-                self.end_session(0, None, 0);
+                self.end_session(0, None, number, false);
                 return Err(e);
             }
         };
@@ -780,17 +778,7 @@ impl<'r> Planner<'r> {
         if self.state.phase == OVER {
             return;
         }
-        if self.state.tx & TX_MESSAGE_SENT != 0 {
-            for r in self
-                .recipients
-                .iter_mut()
-                .filter(|r| r.is(RecipientState::Accepted))
-            {
-                r.decide(RecipientState::Deferred, 0, None, 0);
-                r.flags |= POSSIBLY_DELIVERED;
-            }
-        }
-        self.end_session(0, None, 0);
+        self.end_session(0, None, 0, false);
     }
 
     /// Starts again on a new connection, whose EHLO reply was `caps`, for the recipients not
@@ -813,9 +801,24 @@ impl<'r> Planner<'r> {
     }
 
     /// Ends the session: whoever is not final is not attempted, with the reply that ended it.
-    fn end_session(&mut self, code: u16, enhanced: Option<EnhancedCode>, reply: u32) {
+    ///
+    /// With the whole message at the server and no clear answer to it (`refused` false: the
+    /// connection lost, a reply garbled or out of place), its recipients may have it: they are
+    /// deferred, flagged possibly delivered (RFC 1047), never sent again at once. That
+    /// includes recipients whose RCPT reply has not come, after a pipelined BDAT LAST.
+    fn end_session(
+        &mut self,
+        code: u16,
+        enhanced: Option<EnhancedCode>,
+        reply: u32,
+        refused: bool,
+    ) {
+        let message_out = self.state.tx & TX_MESSAGE_SENT != 0 && !refused;
         for r in self.recipients.iter_mut() {
-            if r.state().is_some_and(|s| !s.is_final()) {
+            if message_out && (r.is(RecipientState::Accepted) || r.is(RecipientState::Sent)) {
+                r.decide(RecipientState::Deferred, code, enhanced, reply);
+                r.flags |= POSSIBLY_DELIVERED;
+            } else if r.state().is_some_and(|s| !s.is_final()) {
                 r.decide(RecipientState::NotAttempted, code, enhanced, reply);
             }
         }
@@ -848,7 +851,8 @@ impl<'r> Planner<'r> {
                 Command::Rcpt => self.find(self.state.reply_from, RecipientState::Sent),
                 _ => None,
             };
-            self.end_session(c.code, c.enhanced, number);
+            // Only a 421 says for sure that the message was not taken.
+            self.end_session(c.code, c.enhanced, number, c.code == 421);
             return about;
         }
         let s = &mut self.state;
@@ -857,7 +861,7 @@ impl<'r> Planner<'r> {
                 s.await_rset = 0;
                 if c.verdict != Verdict::Success {
                     // A server that cannot reset is not given another transaction.
-                    self.end_session(c.code, c.enhanced, number);
+                    self.end_session(c.code, c.enhanced, number, true);
                 }
                 None
             }
@@ -867,12 +871,17 @@ impl<'r> Planner<'r> {
                     s.tx |= TX_OPEN;
                     return None;
                 }
-                // The sender is refused: the same answer would meet every transaction.
+                // The sender is refused: the same answer would meet every transaction. But a
+                // temporary refusal after earlier transactions may be this connection's limit
+                // (MAILMAX unadvertised): the recipients not in this one want another.
+                let connection_limit = c.verdict == Verdict::Retry && s.mails > 1;
                 s.tx |= TX_MAIL_REFUSED;
                 s.tx &= !TX_DATA_DUE;
                 s.unsent = 0;
                 for r in self.recipients.iter_mut() {
-                    if r.state().is_some_and(|s| !s.is_final()) {
+                    if connection_limit && r.is(RecipientState::Pending) {
+                        r.decide(RecipientState::NotAttempted, c.code, c.enhanced, number);
+                    } else if r.state().is_some_and(|s| !s.is_final()) {
                         r.decide(outcome, c.code, c.enhanced, number);
                     }
                 }
@@ -896,7 +905,6 @@ impl<'r> Planner<'r> {
                         // Back in its place: the lowest pending index goes first next time.
                         r.decide(RecipientState::Pending, c.code, c.enhanced, number);
                         s.limited = s.limited.saturating_add(1);
-                        s.tx |= TX_LIMITED;
                         if s.mode & MODE_LEARN != 0 {
                             s.learned = tighter(s.learned, s.accepted);
                         }
@@ -974,7 +982,6 @@ const TX_ALL: u32 = TX_RSET_DUE
     | TX_MESSAGE_DUE
     | TX_OPEN
     | TX_MAIL_REFUSED
-    | TX_LIMITED
     | TX_MESSAGE_SENT
     | TX_BDAT_EARLY;
 

@@ -76,7 +76,22 @@ enum Event {
     /// The connection breaks instead of the reply; after the message, `stored` says whether
     /// the server had kept it (the RFC 1047 case).
     Cut { stored: bool },
+    /// The reply is garbled (malformed, or a code of the wrong class), then the server closes;
+    /// `stored` as for `Cut`.
+    Garbled { text: &'static str, stored: bool },
+    /// The server goes on as if nothing happened, but the client gets only `cut` bytes of this
+    /// reply and nothing after: replies lost in transit, the commands behind them carried out.
+    Lost { cut: usize },
 }
+
+/// What a garbled reply may look like.
+const GARBLED: [&str; 3] = ["25O 2.0.0 Ok", "354 what now?", "2"];
+/// How a server refuses a whole message after it (or to BDAT).
+const REFUSED_MESSAGE: [&str; 3] = [
+    "552 5.3.4 Message size exceeds fixed limit",
+    "451 4.3.0 Error: queue file write error",
+    "554 5.7.1 Rejected by content filter",
+];
 
 #[derive(Debug)]
 struct Server {
@@ -97,12 +112,18 @@ struct Server {
     final_fates: Vec<Fate>,
     /// The MAIL (counted over all connections, from 1) refused, and how.
     refuse_mail: Option<(u32, Fate)>,
+    /// The message (counted over all connections, from 1) refused after it, and how.
+    refuse_message: Option<(u32, &'static str)>,
+    messages: u32,
+    message_refused: bool,
     /// The server reply (counted over all connections, from 1) where the event happens.
     event: Option<(u32, Event)>,
     domains: Vec<u32>,
 
     // Per connection.
     closed: bool,
+    /// After a `Lost` event: replies are made but never reach the client.
+    deaf: bool,
     out: Vec<u8>,
     in_transaction: bool,
     data_mode: bool,
@@ -191,21 +212,35 @@ impl Server {
             } else {
                 None
             },
-            event: if rng.chance(30) {
+            event: if rng.chance(35) {
                 let at = rng.range(1, 3 * n as u32 + 6);
-                let event = if rng.chance(50) {
-                    Event::Shutdown
-                } else {
-                    Event::Cut {
+                let event = match rng.below(4) {
+                    0 => Event::Shutdown,
+                    1 => Event::Cut {
                         stored: rng.chance(50),
-                    }
+                    },
+                    2 => Event::Garbled {
+                        text: rng.pick(&GARBLED),
+                        stored: rng.chance(50),
+                    },
+                    _ => Event::Lost {
+                        cut: rng.below(12) as usize,
+                    },
                 };
                 Some((at, event))
             } else {
                 None
             },
+            refuse_message: if rng.chance(10) {
+                Some((rng.range(1, 3), rng.pick(&REFUSED_MESSAGE)))
+            } else {
+                None
+            },
+            messages: 0,
+            message_refused: false,
             domains,
             closed: false,
+            deaf: false,
             out: Vec::new(),
             in_transaction: false,
             data_mode: false,
@@ -228,6 +263,7 @@ impl Server {
     /// A new connection: its EHLO (or LHLO) reply.
     fn connect(&mut self) -> Vec<u8> {
         self.closed = false;
+        self.deaf = false;
         self.out.clear();
         self.in_transaction = false;
         self.data_mode = false;
@@ -268,27 +304,43 @@ impl Server {
             return false;
         }
         self.replies += 1;
+        let line = format!("{text}\r\n");
         if let Some((at, event)) = self.event
             && at == self.replies
         {
             self.event_happened = true;
-            self.closed = true;
-            if event == Event::Shutdown {
-                self.out
-                    .extend_from_slice(b"421 4.3.2 Service shutting down\r\n");
-            }
             self.log.push(format!("S: ({event:?})"));
+            match event {
+                Event::Shutdown => self
+                    .out
+                    .extend_from_slice(b"421 4.3.2 Service shutting down\r\n"),
+                Event::Cut { .. } => {}
+                Event::Garbled { text, .. } => {
+                    self.out.extend_from_slice(format!("{text}\r\n").as_bytes())
+                }
+                Event::Lost { cut } => {
+                    self.out
+                        .extend_from_slice(&line.as_bytes()[..cut.min(line.len())]);
+                    self.deaf = true;
+                    return true;
+                }
+            }
+            self.closed = true;
             return false;
         }
-        self.log.push(format!("S: {text}"));
-        self.out.extend_from_slice(text.as_bytes());
-        self.out.extend_from_slice(b"\r\n");
+        self.log.push(format!(
+            "S: {text}{}",
+            if self.deaf { " (lost)" } else { "" }
+        ));
+        if !self.deaf {
+            self.out.extend_from_slice(line.as_bytes());
+        }
         true
     }
 
-    /// Whether the reply about to be sent is cut with the message stored.
+    /// Whether the reply about to be sent is cut or garbled with the message stored.
     fn cut_stores(&self) -> bool {
-        matches!(self.event, Some((at, Event::Cut { stored: true })) if at == self.replies + 1)
+        matches!(self.event, Some((at, Event::Cut { stored: true } | Event::Garbled { stored: true, .. })) if at == self.replies + 1)
     }
 
     fn fate_reply(fate: Fate, i: usize) -> &'static str {
@@ -365,7 +417,7 @@ impl Server {
                     self.met_limit = true;
                     self.last_was_limit = true;
                     let over = self.over;
-                    if self.reply(over) {
+                    if self.reply(over) && !self.deaf {
                         *self.limit_refusals.last_mut().unwrap() += 1;
                     }
                     return;
@@ -440,6 +492,15 @@ impl Server {
                 self.reply(text);
             }
         } else {
+            self.messages += 1;
+            if let Some((n, text)) = self.refuse_message
+                && n == self.messages
+            {
+                self.message_refused = true;
+                self.reply(text);
+                self.reset();
+                return;
+            }
             if self.cut_stores() || self.next_reply_is_normal() {
                 for &r in &recipients {
                     self.copies[r] += 1;
@@ -450,9 +511,11 @@ impl Server {
         self.reset();
     }
 
-    /// The next reply goes out as it is (no event there, and the connection is up).
+    /// The server carries out the next reply as it is (no event there but a `Lost`, which
+    /// changes nothing at the server, and the connection is up).
     fn next_reply_is_normal(&self) -> bool {
-        !self.closed && !matches!(self.event, Some((at, _)) if at == self.replies + 1)
+        !self.closed
+            && !matches!(self.event, Some((at, e)) if at == self.replies + 1 && !matches!(e, Event::Lost { .. }))
     }
 }
 
@@ -519,7 +582,7 @@ fn session(seed: u64, verbose: bool) -> Outcome {
         match action {
             Action::Wait => {
                 if server.out.is_empty() {
-                    if server.closed {
+                    if server.closed || server.deaf {
                         input.clear();
                         plan.connection_lost();
                         continue;
@@ -541,7 +604,15 @@ fn session(seed: u64, verbose: bool) -> Outcome {
                         Ok(r) => {
                             input.drain(..r.classification.consumed);
                         }
-                        Err(Error::Incomplete) => break,
+                        Err(Error::Incomplete) if !(server.deaf && server.out.is_empty()) => break,
+                        Err(Error::Incomplete) => {
+                            // The rest of this reply was lost in transit.
+                            input.clear();
+                            plan.connection_lost();
+                        }
+                        Err(_) if matches!(server.event, Some((_, Event::Garbled { .. }))) => {
+                            input.clear();
+                        }
                         Err(e) => failure(format!("a well-formed reply refused: {e}"), &server),
                     }
                 }
@@ -590,7 +661,7 @@ fn check(
             server.protocol_errors
         ));
     }
-    let disturbed = server.event_happened || server.mail_refused;
+    let disturbed = server.event_happened || server.mail_refused || server.message_refused;
     let gave_up = records
         .iter()
         .any(|r| r.state() == Some(RecipientState::NotAttempted));
@@ -611,7 +682,15 @@ fn check(
         if !consistent {
             return Err(format!("recipient {i}: {state:?} with {copies} copies"));
         }
-        if r.possibly_delivered() && !matches!(server.event, Some((_, Event::Cut { .. }))) {
+        if r.possibly_delivered()
+            && !matches!(
+                server.event,
+                Some((
+                    _,
+                    Event::Cut { .. } | Event::Garbled { .. } | Event::Lost { .. }
+                ))
+            )
+        {
             return Err(format!(
                 "recipient {i}: possibly delivered without a cut connection"
             ));
@@ -625,7 +704,11 @@ fn check(
                 r.enhanced()
             ));
         }
-        if state == RecipientState::Bounced && !refused && !server.mail_refused {
+        if state == RecipientState::Bounced
+            && !refused
+            && !server.mail_refused
+            && !server.message_refused
+        {
             return Err(format!(
                 "recipient {i}: bounced ({}) for no refusal of its own",
                 r.code()

@@ -16,13 +16,18 @@ mutants=(
   "a batch-limited recipient is deferred|r.decide(RecipientState::Pending, c.code, c.enhanced, number);
                         s.limited|r.decide(RecipientState::Deferred, c.code, c.enhanced, number);
                         s.limited"
-  "a possibly delivered recipient is reported delivered|r.decide(RecipientState::Deferred, 0, None, 0);
-                r.flags|r.decide(RecipientState::Delivered, 0, None, 0);
+  "a possibly delivered recipient is reported delivered|r.decide(RecipientState::Deferred, code, enhanced, reply);
+                r.flags|r.decide(RecipientState::Delivered, code, enhanced, reply);
                 r.flags"
   "accepted recipients are not counted|s.accepted = s.accepted.saturating_add(1);|"
   "no RSET after a transaction left open|if s.tx & TX_OPEN != 0 { TX_RSET_DUE } else { 0 }|0"
   "MAILMAX is not honoured|s.mail_max != 0 && s.mails >= s.mail_max|false"
   "RCPTDOMAINMAX is not honoured|if domains == s.domain_max {|if domains == u32::MAX {"
+  "recipients awaiting their RCPT reply after an early BDAT LAST are not possibly delivered|r.is(RecipientState::Sent)) {|false) {"
+  "a garbled reply to the message is taken as a refusal|let message_out = self.state.tx & TX_MESSAGE_SENT != 0 && !refused;|let message_out = self.state.tx & TX_MESSAGE_SENT != 0 && !refused && reply == 0;"
+  "a refused message is reported delivered|if c.scope != Scope::Recipient {
+                    self.settle_accepted(c, outcome, number);|if c.scope != Scope::Recipient {
+                    self.settle_accepted(c, RecipientState::Delivered, number);"
 )
 
 caught=0

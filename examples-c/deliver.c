@@ -456,7 +456,7 @@ int main(int argc, char **argv) {
         } else {
             state = smtp_plan_recipient_state_name(records[j].state);
             if (records[j].flags & SMTP_PLAN_POSSIBLY_DELIVERED)
-                reply = "(connection lost after the message: possibly delivered)";
+                reply = "(no clear answer to the whole message: possibly delivered)";
             else if (records[j].reply == 0)
                 reply = "(needs another connection)";
         }

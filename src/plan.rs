@@ -328,21 +328,9 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// Replies to the message: one, or in LMTP one per accepted recipient.
-    fn end_replies(&self) -> u32 {
-        if self.mode & MODE_LMTP != 0 {
-            self.accepted
-        } else {
-            1
-        }
-    }
-
-    /// The count of replies to a BDAT LAST sent before the RCPT replies, once the last of
-    /// those (whose verdict is `last`) is in.
-    fn end_replies_after_rcpt(&self, last: Verdict) -> u32 {
-        let accepted = self
-            .accepted
-            .saturating_add(u32::from(last == Verdict::Success));
+    /// Replies to the message with `accepted` recipients: one, or in LMTP one per accepted
+    /// recipient (one refusal when none was, after a BDAT LAST sent before the RCPT replies).
+    fn end_replies(&self, accepted: u32) -> u32 {
         if self.mode & MODE_LMTP != 0 {
             accepted.max(1)
         } else {
@@ -584,7 +572,7 @@ impl<'r> Planner<'r> {
                 return Some(Action::EmptyMessage);
             }
             s.tx |= TX_MESSAGE_SENT;
-            s.await_end = s.end_replies();
+            s.await_end = s.end_replies(s.accepted);
             return Some(Action::Message);
         }
         if s.tx & TX_MAIL_REFUSED != 0 {
@@ -625,7 +613,7 @@ impl<'r> Planner<'r> {
             s.tx |= TX_BDAT_EARLY;
             s.await_end = 1;
         } else {
-            s.await_end = s.end_replies().max(1);
+            s.await_end = s.end_replies(s.accepted);
         }
         Some(Action::BdatLast)
     }
@@ -890,7 +878,11 @@ impl<'r> Planner<'r> {
             Command::Rcpt => {
                 s.await_rcpt = s.await_rcpt.saturating_sub(1);
                 if s.await_rcpt == 0 && s.tx & TX_BDAT_EARLY != 0 {
-                    s.await_end = s.end_replies_after_rcpt(c.verdict);
+                    // The last RCPT reply: its own acceptance counts.
+                    let accepted = s
+                        .accepted
+                        .saturating_add(u32::from(c.verdict == Verdict::Success));
+                    s.await_end = s.end_replies(accepted);
                 }
                 let i = self.find(self.state.reply_from, RecipientState::Sent)?;
                 self.state.reply_from = i + 1;

@@ -185,22 +185,18 @@ pub enum Verdict {
 impl Verdict {
     /// A lower-case name for logs, such as `"batch-limit"`.
     pub fn name(self) -> &'static str {
-        let name = self.name_with_nul();
-        &name[..name.len() - 1]
+        // The names are ASCII: the conversion cannot fail.
+        self.c_name().to_str().unwrap_or_default()
     }
 
-    /// [`Verdict::name`] as a C string, for foreign callers.
+    /// [`Verdict::name`] as a C string, for foreign callers: the one table of the names.
     pub fn c_name(self) -> &'static core::ffi::CStr {
-        core::ffi::CStr::from_bytes_with_nul(self.name_with_nul().as_bytes()).unwrap_or_default()
-    }
-
-    fn name_with_nul(self) -> &'static str {
         match self {
-            Verdict::Success => "success\0",
-            Verdict::Intermediate => "intermediate\0",
-            Verdict::Retry => "retry\0",
-            Verdict::BatchLimit => "batch-limit\0",
-            Verdict::Permanent => "permanent\0",
+            Verdict::Success => c"success",
+            Verdict::Intermediate => c"intermediate",
+            Verdict::Retry => c"retry",
+            Verdict::BatchLimit => c"batch-limit",
+            Verdict::Permanent => c"permanent",
         }
     }
 }
@@ -219,20 +215,16 @@ pub enum Scope {
 impl Scope {
     /// A lower-case name for logs, such as `"recipient"`.
     pub fn name(self) -> &'static str {
-        let name = self.name_with_nul();
-        &name[..name.len() - 1]
+        // The names are ASCII: the conversion cannot fail.
+        self.c_name().to_str().unwrap_or_default()
     }
 
-    /// [`Scope::name`] as a C string, for foreign callers.
+    /// [`Scope::name`] as a C string, for foreign callers: the one table of the names.
     pub fn c_name(self) -> &'static core::ffi::CStr {
-        core::ffi::CStr::from_bytes_with_nul(self.name_with_nul().as_bytes()).unwrap_or_default()
-    }
-
-    fn name_with_nul(self) -> &'static str {
         match self {
-            Scope::Recipient => "recipient\0",
-            Scope::Transaction => "transaction\0",
-            Scope::Session => "session\0",
+            Scope::Recipient => c"recipient",
+            Scope::Transaction => c"transaction",
+            Scope::Session => c"session",
         }
     }
 }
@@ -438,16 +430,28 @@ impl Error {
                 (consumed, lines)
             }
         };
-        Some(Classification {
+        Some(Classification::safe_answer(
+            Flags::PROTOCOL_ERROR | Flags::CLOSE_CONNECTION,
+            consumed,
+            lines,
+        ))
+    }
+}
+
+impl Classification {
+    /// The safe answer, given whenever a reply cannot be classified: retry, session scope, no
+    /// code, with `flags`; `consumed` and `lines` are what the reader got through.
+    pub(crate) const fn safe_answer(flags: Flags, consumed: usize, lines: u32) -> Classification {
+        Classification {
             verdict: Verdict::Retry,
             scope: Scope::Session,
             code: 0,
             enhanced: None,
-            flags: Flags::PROTOCOL_ERROR | Flags::CLOSE_CONNECTION,
+            flags,
             lines,
             consumed,
             text: consumed..consumed,
-        })
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! Conventions: every function returns a status or a static string; outputs go through
 //! caller-owned structs whose first field, `struct_size`, the caller sets to `sizeof`; integers
 //! from C are validated before use (no Rust enum is ever read from C memory); every body runs
-//! inside `ffi_guard!`, so a panic becomes `SMTP_STATUS_PANIC` instead of unwinding into C.
+//! inside `ffi_guard!`, so a panic becomes `SMTP_STATUS_PANIC` rather than aborting the process.
 #![allow(non_camel_case_types)]
 #![allow(unsafe_code)]
 
@@ -13,8 +13,10 @@ use core::ptr;
 
 use crate::{Classification, Command, Context, Error, Flags, Options, Scanner, Scope, Verdict};
 
-/// Runs an exported function's body; a panic becomes the given value instead of unwinding
-/// into C (undefined behaviour). Every exported function's body is wrapped in it (a test checks).
+/// Runs an exported function's body; a panic becomes the given value, a status the caller can
+/// act on. (A panic reaching an `extern "C"` function's edge aborts the process since Rust 1.81;
+/// this guard keeps it from getting there.) Every exported function's body is wrapped in it (a
+/// test checks).
 macro_rules! ffi_guard {
     ($on_panic:expr, $body:block) => {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $body)) {
@@ -432,13 +434,10 @@ fn result_to_c(c: &Classification) -> smtp_result {
     }
 }
 
-/// The answer given with a status that classified nothing: retry, session scope.
+/// The answer given with a status that classified nothing: the safe answer (retry, session
+/// scope) with no flag set.
 fn refusal() -> smtp_result {
-    smtp_result {
-        verdict: Verdict::Retry as u32,
-        scope: Scope::Session as u32,
-        ..smtp_result::default()
-    }
+    result_to_c(&Classification::safe_answer(Flags::empty(), 0, 0))
 }
 
 /// The shared body of both classify functions.

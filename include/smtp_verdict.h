@@ -603,7 +603,9 @@ typedef uint32_t smtp_plan_action;
  */
 typedef struct smtp_context {
   /**
-   * `sizeof(smtp_context)` as the caller knows it. Newer fields are read only if it covers them.
+   * `sizeof(smtp_context)` as the caller knows it. Newer fields are read only if it covers
+   * them; bytes past the fields this library knows must be 0 (else
+   * `SMTP_STATUS_INVALID_ARGUMENT`).
    */
   uint32_t struct_size;
   /**

@@ -589,7 +589,7 @@ fn c_side_refusals() {
 }
 
 /// A newer caller's structs are larger: the library writes only what it knows, never
-/// `struct_size`, and reads the plan and options no further than `sizeof`.
+/// `struct_size`, and refuses options whose bytes past `sizeof` are not 0.
 #[test]
 fn larger_structs_are_written_only_as_far_as_known() {
     #[repr(C, align(8))]
@@ -607,9 +607,23 @@ fn larger_structs_are_written_only_as_far_as_known() {
         struct_size: size_of::<c::smtp_plan>() as u32 + 16,
         ..Default::default()
     });
-    let (mut opts, _) = room::<c::smtp_plan_options>(8);
+    let (mut opts, opts_size) = room::<c::smtp_plan_options>(8);
     opts.0[12..16].copy_from_slice(&c::SMTP_PLAN_PIPELINING.to_ne_bytes());
     let caps = c_caps(b"250-mx\r\n250 PIPELINING\r\n");
+    // An input struct's bytes past what the library knows must be 0: a field the caller set
+    // is never silently ignored.
+    // SAFETY: live locals; the options room is larger than its struct_size says.
+    let status = unsafe {
+        c::smtp_plan_init(
+            &mut *plan,
+            records.as_mut_ptr(),
+            1,
+            &caps,
+            opts.0.as_ptr().cast(),
+        )
+    };
+    assert_eq!(status, smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT);
+    opts.0[size_of::<c::smtp_plan_options>()..opts_size].fill(0);
     // SAFETY: live locals; the options room is larger than its struct_size says.
     let status = unsafe {
         c::smtp_plan_init(

@@ -40,6 +40,15 @@ fn size_for(knob: u8, real: usize) -> u32 {
     }
 }
 
+/// [`size_for`] for a struct the library reads: never absurd, as the library reads an input
+/// struct to its `struct_size` (its bytes past `sizeof` must be 0).
+fn input_size_for(knob: u8, real: usize) -> u32 {
+    match knob % 8 {
+        6 => real as u32,
+        _ => size_for(knob, real),
+    }
+}
+
 fn expected_status(size: u32, real: usize) -> Option<smtp_verdict_status> {
     (size < real as u32).then_some(smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT)
 }
@@ -56,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
 
     // The context, raw, in a buffer as large as its struct_size claims (when that is sane).
     let mut ctx_room = Room([CANARY; ROOM]);
-    let ctx_size = size_for(k_sizes, size_of::<smtp_context>());
+    let ctx_size = input_size_for(k_sizes, size_of::<smtp_context>());
     let ctx_fields = [
         ctx_size,
         u32::from(input.command),
@@ -67,6 +76,15 @@ fuzz_target!(|data: &[u8]| {
     for (i, f) in ctx_fields.iter().enumerate() {
         ctx_room.0[i * 4..i * 4 + 4].copy_from_slice(&f.to_ne_bytes());
     }
+    // Past sizeof, up to a larger struct_size: zero (a newer header's unset fields) or the
+    // canary (set fields, which the library must refuse rather than ignore).
+    let ctx_known = size_of::<smtp_context>();
+    if k_ptrs & 0x10 != 0 && ctx_size as usize > ctx_known {
+        ctx_room.0[ctx_known..ctx_size as usize].fill(0);
+    }
+    let ctx_tail_set = ctx_room.0[ctx_known..(ctx_size as usize).max(ctx_known)]
+        .iter()
+        .any(|&b| b != 0);
     let mut out_room = Room([CANARY; ROOM]);
     let out_size = size_for(k_sizes.rotate_right(3), size_of::<smtp_result>());
     out_room.0[..4].copy_from_slice(&out_size.to_ne_bytes());
@@ -121,7 +139,9 @@ fuzz_target!(|data: &[u8]| {
     } else if !ctx_ptr.is_null() && misalign != 0 {
         Some(smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT)
     } else if !ctx_ptr.is_null()
-        && (expected_status(ctx_size, size_of::<smtp_context>()).is_some() || !valid_ctx)
+        && (expected_status(ctx_size, size_of::<smtp_context>()).is_some()
+            || ctx_tail_set
+            || !valid_ctx)
     {
         Some(smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT)
     } else if data_ptr.is_null() && !reply.is_empty() {
@@ -160,8 +180,15 @@ fuzz_target!(|data: &[u8]| {
         // lives in a Room too, with its own struct_size from the knobs.
         let mut scan_room = Room([CANARY; ROOM]);
         let scan_real = size_of::<smtp_scanner>();
-        let scan_size = size_for(k_sizes.rotate_right(6), scan_real);
+        let scan_size = input_size_for(k_sizes.rotate_right(6), scan_real);
         scan_room.0[..4].copy_from_slice(&scan_size.to_ne_bytes());
+        if k_ptrs & 0x20 != 0 && scan_size as usize > scan_real {
+            scan_room.0[scan_real..scan_size as usize].fill(0);
+        }
+        let scan_tail_set = scan_room.0[scan_real..(scan_size as usize).max(scan_real)]
+            .iter()
+            .any(|&b| b != 0);
+        let scan_before = scan_room.0;
         let scanner: *mut smtp_scanner = scan_room.0.as_mut_ptr().cast();
         let scan_ok = scan_size as usize >= scan_real;
         // SAFETY: scan_room is 8-aligned and ROOM bytes long, more than the library touches.
@@ -195,13 +222,20 @@ fuzz_target!(|data: &[u8]| {
         // Never past the scanner's struct_size or sizeof, never its struct_size field.
         assert_eq!(read_u32(&scan_room, 0), scan_size);
         let scan_written = (scan_size as usize).min(scan_real);
-        assert!(
-            scan_room.0[scan_written.max(4)..]
-                .iter()
-                .all(|&b| b == CANARY)
+        assert_eq!(
+            scan_room.0[scan_written.max(4)..],
+            scan_before[scan_written.max(4)..]
         );
-        if !scan_ok {
+        if !scan_ok || (scan_tail_set && k_state == 0) {
             assert_eq!(last, smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT);
+        } else if scan_tail_set {
+            // A corrupted position may answer INCOMPLETE from the scanner's first two words
+            // alone (the header says so); any full call is refused.
+            assert!(matches!(
+                last,
+                smtp_verdict_status::SMTP_STATUS_INVALID_ARGUMENT
+                    | smtp_verdict_status::SMTP_STATUS_INCOMPLETE
+            ));
         } else if k_state == 0 {
             assert_eq!(last, status);
             // The same answer; only struct_size (the caller's, never written) may differ.

@@ -1,7 +1,8 @@
 //! The C ABI. All unsafe code of the crate is here; it calls only the public Rust API.
 //!
 //! Conventions: every function returns a status or a static string; outputs go through
-//! caller-owned structs whose first field, `struct_size`, the caller sets to `sizeof`; integers
+//! caller-owned structs whose first field, `struct_size`, the caller sets to `sizeof` (an input
+//! struct's bytes past what the library knows must be 0, an output's are never written); integers
 //! from C are validated before use (no Rust enum is ever read from C memory); every body runs
 //! inside `ffi_guard!`, so a panic becomes `SMTP_STATUS_PANIC` rather than aborting the process.
 #![allow(non_camel_case_types)]
@@ -223,7 +224,9 @@ const _: () = {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct smtp_context {
-    /// `sizeof(smtp_context)` as the caller knows it. Newer fields are read only if it covers them.
+    /// `sizeof(smtp_context)` as the caller knows it. Newer fields are read only if it covers
+    /// them; bytes past the fields this library knows must be 0 (else
+    /// `SMTP_STATUS_INVALID_ARGUMENT`).
     pub struct_size: u32,
     /// An `SMTP_CMD_*` value.
     pub command: u32,
@@ -310,6 +313,10 @@ unsafe fn read_sized<T: Copy + Default>(
         return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
     if size as usize >= size_of::<T>() {
+        // SAFETY: `size` bytes are readable by the caller's `struct_size`.
+        if !unsafe { tail_is_zero(src.cast::<u8>(), size_of::<T>(), size as usize) } {
+            return Err(SMTP_STATUS_INVALID_ARGUMENT);
+        }
         // SAFETY: the whole struct is readable by its `struct_size`; T is plain integers.
         // (One read, not a byte copy: this is every call made with the current header.)
         return Ok(unsafe { ptr::read(src) });
@@ -324,6 +331,21 @@ unsafe fn read_sized<T: Copy + Default>(
         )
     };
     Ok(value)
+}
+
+/// True if the bytes `known..size` of a caller's input struct are all zero: the fields of a
+/// newer header than this library knows. One that is set would be ignored, so the call is
+/// refused instead (as blazesym does).
+///
+/// # Safety
+/// `src` has `size` readable bytes.
+unsafe fn tail_is_zero(src: *const u8, known: usize, size: usize) -> bool {
+    if size <= known {
+        return true;
+    }
+    // SAFETY: as the caller promises.
+    let tail = unsafe { core::slice::from_raw_parts(src.add(known), size - known) };
+    tail.iter().all(|&b| b == 0)
 }
 
 /// Checks a caller's output struct and returns how many of its bytes may be written.

@@ -1,0 +1,260 @@
+//! The reply grammar, written with nom combinators: RFC 5321 4.2 reply lines and RFC 3463
+//! enhanced codes. [`reply_line`] reads one complete line (the line-end search has found its
+//! LF); the scanner joins lines into replies.
+
+use nom::{
+    Parser,
+    branch::alt,
+    bytes::complete::take_while,
+    combinator::{map, opt, peek, value},
+    sequence::{preceded, terminated},
+};
+
+use crate::pack_enhanced;
+
+/// One reply line as the grammar reads it: code, whether it is the last line, enhanced code,
+/// where the text lies in the line, and how the line ends.
+#[derive(Clone, Copy)]
+pub(super) struct Line {
+    pub(super) code: u16,
+    /// The code's first two digits.
+    pub(super) digits: [u8; 2],
+    pub(super) last: bool,
+    /// An [`EnhancedCode`]'s word, 0 for none.
+    pub(super) enhanced: u32,
+    pub(super) text_start: usize,
+    /// Where the line end starts.
+    pub(super) text_end: usize,
+    /// The line ended in LF without CR.
+    pub(super) bare_lf: bool,
+}
+
+/// nom's result with no error detail: a line that does not parse is malformed, whatever the
+/// reason, so the error carries nothing (and costs nothing to build).
+pub(super) type PResult<'a, T> = nom::IResult<&'a [u8], T, ()>;
+
+pub(super) fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// The grammar's terminal: one byte for which `pred` holds (nom's `satisfy` for bytes,
+/// without the detour through `char`).
+#[inline(always)]
+pub(super) fn byte(pred: impl Fn(u8) -> bool) -> impl Fn(&[u8]) -> PResult<'_, u8> {
+    move |i| match i {
+        [b, rest @ ..] if pred(*b) => Ok((rest, *b)),
+        _ => Err(nom::Err::Error(())),
+    }
+}
+
+/// One ASCII digit, as its value.
+#[inline(always)]
+pub(super) fn digit(i: &[u8]) -> PResult<'_, u8> {
+    map(byte(|b| b.is_ascii_digit()), |b| b - b'0').parse(i)
+}
+
+/// `class = "2" / "4" / "5"`, as its value.
+#[inline(always)]
+pub(super) fn class(i: &[u8]) -> PResult<'_, u8> {
+    map(byte(|b| matches!(b, b'2' | b'4' | b'5')), |b| b - b'0').parse(i)
+}
+
+/// `*(SP / HTAB)`.
+#[inline(always)]
+pub(super) fn blanks(i: &[u8]) -> PResult<'_, &[u8]> {
+    take_while(is_blank).parse(i)
+}
+
+/// SP or HTAB.
+#[inline(always)]
+pub(super) fn blank(i: &[u8]) -> PResult<'_, u8> {
+    byte(is_blank)(i)
+}
+
+/// `line-end = CRLF / LF`; true for a bare LF (accepted and flagged, POLICY.md 2).
+#[inline(always)]
+pub(super) fn line_end(i: &[u8]) -> PResult<'_, bool> {
+    alt((
+        value(false, (byte(|b| b == b'\r'), byte(|b| b == b'\n'))),
+        value(true, byte(|b| b == b'\n')),
+    ))
+    .parse(i)
+}
+
+/// `code = 3DIGIT`, with its first two digits.
+#[inline(always)]
+pub(super) fn reply_code(i: &[u8]) -> PResult<'_, (u16, [u8; 2])> {
+    map((digit, digit, digit), |(a, b, c)| {
+        let code = u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c);
+        (code, [a, b])
+    })
+    .parse(i)
+}
+
+/// `separator = "-" / SP / line-end`: false for `-` (more lines follow). A code alone on the
+/// last line is accepted (RFC 5321 4.2 asks clients to); the line end is not taken.
+#[inline(always)]
+pub(super) fn separator(i: &[u8]) -> PResult<'_, bool> {
+    alt((
+        value(false, byte(|b| b == b'-')),
+        value(true, byte(|b| b == b' ')),
+        value(true, peek(line_end)),
+    ))
+    .parse(i)
+}
+
+/// `1*3DIGIT`: a subject or a detail.
+#[inline(always)]
+pub(super) fn part(i: &[u8]) -> PResult<'_, u16> {
+    map((digit, opt(digit), opt(digit)), |digits| match digits {
+        (a, None, _) => u16::from(a),
+        (a, Some(b), None) => u16::from(a) * 10 + u16::from(b),
+        (a, Some(b), Some(c)) => u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c),
+    })
+    .parse(i)
+}
+
+/// `enhanced-code = *SP class "." subject "." detail`, followed by SP, HTAB or the line end
+/// (RFC 3463: class 2, 4 or 5, subject and detail of one to three digits); the code as an
+/// [`EnhancedCode`]'s word.
+#[inline(always)]
+pub(super) fn enhanced_code(i: &[u8]) -> PResult<'_, u32> {
+    map(
+        terminated(
+            preceded(
+                take_while(|b| b == b' '),
+                (
+                    class,
+                    preceded(byte(|b| b == b'.'), part),
+                    preceded(byte(|b| b == b'.'), part),
+                ),
+            ),
+            peek(alt((value((), blank), value((), line_end)))),
+        ),
+        |(class, subject, detail)| {
+            pack_enhanced(u32::from(class), u32::from(subject), u32::from(detail))
+        },
+    )
+    .parse(i)
+}
+
+/// The text: everything up to the line end that closes the line (the input of [`reply_line`]
+/// ends at its first LF, so the line end is its last one or two bytes).
+#[inline(always)]
+pub(super) fn text(i: &[u8]) -> PResult<'_, &[u8]> {
+    let len = match i {
+        [.., b'\r', b'\n'] => i.len() - 2,
+        [.., b'\n'] => i.len() - 1,
+        _ => return Err(nom::Err::Error(())),
+    };
+    let (text, end) = i.split_at(len);
+    Ok((end, text))
+}
+
+/// `reply-line = code separator [enhanced-code *(SP / HTAB)] text line-end` (RFC 5321 4.2,
+/// RFC 3463), read from `line`, which ends at its first LF. `None`: not a reply line.
+#[inline(always)]
+pub(super) fn reply_line(line: &[u8]) -> Option<Line> {
+    let Ok((i, ((code, digits), last))) = (reply_code, separator).parse(line) else {
+        return None;
+    };
+    let Ok((i, enhanced)) = opt(enhanced_code).parse(i) else {
+        return None;
+    };
+    // Blanks after an enhanced code are not text.
+    let i = match enhanced {
+        Some(_) => blanks(i).map_or(i, |(i, _)| i),
+        None => i,
+    };
+    let Ok((end, text)) = text(i) else {
+        return None;
+    };
+    let Ok((_, bare_lf)) = line_end(end) else {
+        return None;
+    };
+    let text_end = line.len() - end.len();
+    Some(Line {
+        code,
+        digits,
+        last,
+        enhanced: enhanced.unwrap_or(0),
+        text_start: text_end - text.len(),
+        text_end,
+        bare_lf,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EnhancedCode;
+
+    #[test]
+    fn reply_lines() {
+        let line = reply_line(b"452 4.5.3 Error: too many recipients\r\n").unwrap();
+        assert_eq!(
+            (
+                line.code,
+                line.last,
+                line.text_start,
+                line.text_end,
+                line.bare_lf
+            ),
+            (452, true, 10, 36, false)
+        );
+        assert_eq!(
+            EnhancedCode::from_word(line.enhanced),
+            EnhancedCode::new(4, 5, 3)
+        );
+        let line = reply_line(b"250-PIPELINING\n").unwrap();
+        assert_eq!(
+            (
+                line.code,
+                line.last,
+                line.enhanced,
+                line.text_start,
+                line.bare_lf
+            ),
+            (250, false, 0, 4, true)
+        );
+        let line = reply_line(b"250\r\n").unwrap();
+        assert_eq!(
+            (line.code, line.last, line.text_start, line.text_end),
+            (250, true, 3, 3)
+        );
+        for bad in [
+            &b"\n"[..],
+            b"25\r\n",
+            b"2500 x\r\n",
+            b"250x\r\n",
+            b"25a ok\r\n",
+            b" 250 ok\r\n",
+            b"250\r\r\n",
+            b"250 ok",
+        ] {
+            assert!(reply_line(bad).is_none(), "{bad:?}");
+        }
+        for not_enhanced in [
+            &b"550 #4.5.3 x\r\n"[..],
+            b"550 5.1.1234 x\r\n",
+            b"550 5.1.1x\r\n",
+            b"550 3.1.1 x\r\n",
+            b"550 5..1 x\r\n",
+            b"550 5.1.1\r\r\n",
+        ] {
+            assert_eq!(
+                reply_line(not_enhanced).unwrap().enhanced,
+                0,
+                "{not_enhanced:?}"
+            );
+        }
+        assert_ne!(reply_line(b"550 5.7.1\tx\r\n").unwrap().enhanced, 0);
+        assert_ne!(reply_line(b"550   5.7.1\r\n").unwrap().enhanced, 0);
+        assert_ne!(reply_line(b"550 5.7.1\n").unwrap().enhanced, 0);
+        let line = reply_line(b"550 5.12.123 \t x\r\n").unwrap();
+        assert_eq!(
+            (EnhancedCode::from_word(line.enhanced), line.text_start),
+            (EnhancedCode::new(5, 12, 123), 15)
+        );
+    }
+}

@@ -269,3 +269,192 @@ fn limit_verdict(
         own
     }
 }
+
+/// The rule chain that `OUTCOMES` replaced, kept as the oracle the table is checked against:
+/// each rule of docs/POLICY.md section 4 in turn, first match wins.
+#[cfg(test)]
+mod rule_chain {
+    use super::*;
+
+    pub(super) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
+        let code = reply.code();
+        let first_digit = code / 100;
+        let mut flags = reply.flags();
+        let command = bit(ctx.command);
+        let mut scope = scope_of(command, ctx.options);
+        let enhanced = reply.enhanced().filter(|_| first_digit != 3);
+        let matching = enhanced.filter(|e| u16::from(e.class()) == first_digit);
+        if enhanced.is_some() && matching.is_none() {
+            flags.insert(Flags::CLASS_MISMATCH);
+        }
+        if !(2..=5).contains(&first_digit) || code - first_digit * 100 >= 60 {
+            flags.insert(Flags::NONSTANDARD_CODE);
+        }
+        let too_many_recipients = matching.is_some_and(|e| matches!(e.parts(), (_, 5, 3)));
+        let accepted = ctx.accepted_recipients;
+        let verdict = if !(2..=5).contains(&first_digit) {
+            flags.insert(Flags::PROTOCOL_ERROR | Flags::CLOSE_CONNECTION);
+            scope = Scope::Session;
+            Verdict::Retry
+        } else if code == 421 {
+            flags.insert(Flags::CLOSE_CONNECTION);
+            scope = Scope::Session;
+            Verdict::Retry
+        } else if first_digit <= 3 && !expects_positive(command, first_digit) {
+            flags.insert(Flags::UNEXPECTED_CODE);
+            scope = Scope::Session;
+            Verdict::Retry
+        } else if first_digit <= 3 && reply.has_negative_line() {
+            Verdict::Retry
+        } else if first_digit <= 3 {
+            verdict_of_first_digit(first_digit)
+        } else {
+            let own = verdict_of_first_digit(first_digit);
+            match ctx.command {
+                Command::Rcpt => {
+                    if (code == 452 && matching.is_none()) || too_many_recipients {
+                        if accepted >= 1 {
+                            Verdict::BatchLimit
+                        } else {
+                            Verdict::Retry
+                        }
+                    } else if code == 552
+                        && matching.is_none()
+                        && !ctx.options.contains(Options::PERMANENT_552)
+                        && accepted >= 1
+                    {
+                        flags.insert(Flags::LEGACY_552);
+                        Verdict::BatchLimit
+                    } else {
+                        own
+                    }
+                }
+                _ if command & MESSAGE != 0
+                    && accepted >= 1
+                    && ctx.limited_recipients >= 1
+                    && scope == Scope::Transaction
+                    && (matching.is_none() || too_many_recipients) =>
+                {
+                    Verdict::BatchLimit
+                }
+                _ => own,
+            }
+        };
+        if ctx.command == Command::Quit {
+            flags.insert(Flags::CLOSE_CONNECTION);
+        }
+        if command & MESSAGE != 0 && accepted == 0 {
+            flags.insert(Flags::NO_RECIPIENTS);
+        }
+        Classification {
+            verdict,
+            scope,
+            code,
+            enhanced,
+            flags,
+            lines: reply.line_count(),
+            consumed: reply.consumed(),
+            text: reply.text_range(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code, with and without enhanced codes (matching, mismatched, X.5.3), one line and
+    /// after a negative line, for every command, option set and a few counts: the table and
+    /// the rule chain agree.
+    #[test]
+    fn the_table_agrees_with_the_rule_chain() {
+        let step = if cfg!(miri) { 97 } else { 1 };
+        let enhanced = ["", "2.0.0 ", "4.5.3 ", "5.5.3 ", "5.2.2 "];
+        let contexts: Vec<Context> = Command::ALL
+            .iter()
+            .flat_map(|&command| {
+                (0..=Options::ALL.bits()).flat_map(move |bits| {
+                    [(0, 0), (1, 0), (1, 1), (5, 2)].map(|(accepted, limited)| Context {
+                        command,
+                        accepted_recipients: accepted,
+                        limited_recipients: limited,
+                        options: Options::from_bits(bits).unwrap_or_default(),
+                    })
+                })
+            })
+            .collect();
+        let mut checked = 0u64;
+        for code in (0..1000u16).step_by(step) {
+            for e in enhanced {
+                for first in ["", "550-no\r\n", "250-ok\r\n"] {
+                    let text = format!("{first}{code:03} {e}text\r\n");
+                    let Ok(reply) = crate::parse(text.as_bytes(), Options::default()) else {
+                        continue;
+                    };
+                    for ctx in &contexts {
+                        assert_eq!(
+                            classify(&reply, ctx),
+                            rule_chain::classify(&reply, ctx),
+                            "{text:?} {ctx:?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1_000_000 || cfg!(miri), "{checked}");
+    }
+
+    #[test]
+    fn the_rule_chain_on_the_policy_rows() {
+        let rcpt = |accepted| Context {
+            command: Command::Rcpt,
+            accepted_recipients: accepted,
+            ..Context::default()
+        };
+        let verdict = |text: &str, ctx: &Context| {
+            let reply = crate::parse(text.as_bytes(), Options::default()).unwrap();
+            let c = rule_chain::classify(&reply, ctx);
+            (c.verdict, c.scope, c.flags.contains(Flags::LEGACY_552))
+        };
+        let r = Scope::Recipient;
+        assert_eq!(
+            verdict("452 x\r\n", &rcpt(1)),
+            (Verdict::BatchLimit, r, false)
+        );
+        assert_eq!(verdict("452 x\r\n", &rcpt(0)), (Verdict::Retry, r, false));
+        assert_eq!(
+            verdict("552 x\r\n", &rcpt(1)),
+            (Verdict::BatchLimit, r, true)
+        );
+        assert_eq!(
+            verdict("552 x\r\n", &rcpt(0)),
+            (Verdict::Permanent, r, false)
+        );
+        assert_eq!(
+            verdict("552 5.2.2 x\r\n", &rcpt(3)),
+            (Verdict::Permanent, r, false)
+        );
+        assert_eq!(
+            verdict("451 4.5.3 x\r\n", &rcpt(3)),
+            (Verdict::BatchLimit, r, false)
+        );
+        let s = Scope::Session;
+        assert_eq!(verdict("421 bye\r\n", &rcpt(3)), (Verdict::Retry, s, false));
+        assert_eq!(verdict("354 go\r\n", &rcpt(3)), (Verdict::Retry, s, false));
+        assert_eq!(verdict("650 x\r\n", &rcpt(3)), (Verdict::Retry, s, false));
+        let data = Context {
+            command: Command::DataEnd,
+            accepted_recipients: 2,
+            limited_recipients: 1,
+            ..Context::default()
+        };
+        let t = Scope::Transaction;
+        assert_eq!(verdict("554 x\r\n", &data), (Verdict::BatchLimit, t, false));
+        let mail = Context::new(Command::Mail);
+        assert_eq!(
+            verdict("452 4.5.3 x\r\n", &mail),
+            (Verdict::Retry, t, false)
+        );
+    }
+}

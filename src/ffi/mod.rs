@@ -213,9 +213,26 @@ const _: () = {
         | SMTP_FLAG_NO_RECIPIENTS
         | SMTP_FLAG_LONG_LINE;
     assert!(all == Flags::ALL.bits());
-    assert!(SMTP_FLAG_LEGACY_552 == Flags::LEGACY_552.bits());
-    assert!(SMTP_FLAG_LONG_LINE == Flags::LONG_LINE.bits());
-    assert!(SMTP_FLAG_CLOSE_CONNECTION == Flags::CLOSE_CONNECTION.bits());
+    // Each flag, not only their union: two swapped bits would keep the union.
+    let pairs = [
+        (SMTP_FLAG_MULTILINE, Flags::MULTILINE),
+        (SMTP_FLAG_BARE_LF, Flags::BARE_LF),
+        (SMTP_FLAG_CODE_MISMATCH, Flags::CODE_MISMATCH),
+        (SMTP_FLAG_CLASS_MISMATCH, Flags::CLASS_MISMATCH),
+        (SMTP_FLAG_NONSTANDARD_CODE, Flags::NONSTANDARD_CODE),
+        (SMTP_FLAG_UNEXPECTED_CODE, Flags::UNEXPECTED_CODE),
+        (SMTP_FLAG_PROTOCOL_ERROR, Flags::PROTOCOL_ERROR),
+        (SMTP_FLAG_CLOSE_CONNECTION, Flags::CLOSE_CONNECTION),
+        (SMTP_FLAG_LEGACY_552, Flags::LEGACY_552),
+        (SMTP_FLAG_NO_RECIPIENTS, Flags::NO_RECIPIENTS),
+        (SMTP_FLAG_LONG_LINE, Flags::LONG_LINE),
+    ];
+    let mut i = 0;
+    while i < pairs.len() {
+        assert!(pairs[i].0 == pairs[i].1.bits());
+        i += 1;
+    }
+    assert!(SMTP_OPT_STRICT | SMTP_OPT_552_PERMANENT | SMTP_OPT_LMTP == Options::ALL.bits());
 };
 
 /// What the reply answers and where the transaction stands. Zero it, then set `struct_size`

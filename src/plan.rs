@@ -983,132 +983,69 @@ impl State {
     /// The length of [`State::to_words`].
     pub(crate) const WORDS: usize = State::FIELDS + Scanner::WORDS;
 
-    /// The state as words, in field order, the scanner's last.
-    pub(crate) fn to_words(self) -> [u32; State::WORDS] {
-        // Naming every field: one added and not stored here fails to compile.
-        let State {
-            rcpt_max,
-            mail_max,
-            domain_max,
-            learned,
-            mode,
-            classify,
-            phase,
-            mails,
-            transactions,
-            replies,
-            first_pending,
-            send_from,
-            reply_from,
-            end_from,
-            unsent,
-            accepted,
-            limited,
-            await_rset,
-            await_mail,
-            await_rcpt,
-            await_data,
-            await_end,
-            await_quit,
-            tx,
-            scanner,
-        } = self;
-        let fields: [u32; State::FIELDS] = [
-            rcpt_max,
-            mail_max,
-            domain_max,
-            learned,
-            mode,
-            classify,
-            phase,
-            mails,
-            transactions,
-            replies,
-            first_pending,
-            send_from,
-            reply_from,
-            end_from,
-            unsent,
-            accepted,
-            limited,
-            await_rset,
-            await_mail,
-            await_rcpt,
-            await_data,
-            await_end,
-            await_quit,
-            tx,
-        ];
-        let mut words = [0; State::WORDS];
-        words[..State::FIELDS].copy_from_slice(&fields);
-        words[State::FIELDS..].copy_from_slice(&scanner);
-        words
-    }
-
     /// The state [`State::to_words`] gave, or `None` for words no planner leaves: a phase,
     /// mode or transaction bit it does not know, classifier options that are not
     /// [`Options`], or scanner words that [`Scanner::from_words`] refuses.
     pub(crate) fn from_words(words: &[u32; State::WORDS]) -> Option<State> {
-        let (fields, scanner) = words.split_at(State::FIELDS);
-        let fields: [u32; State::FIELDS] = fields.try_into().ok()?;
-        let scanner: [u32; Scanner::WORDS] = scanner.try_into().ok()?;
-        let [
-            rcpt_max,
-            mail_max,
-            domain_max,
-            learned,
-            mode,
-            classify,
-            phase,
-            mails,
-            transactions,
-            replies,
-            first_pending,
-            send_from,
-            reply_from,
-            end_from,
-            unsent,
-            accepted,
-            limited,
-            await_rset,
-            await_mail,
-            await_rcpt,
-            await_data,
-            await_end,
-            await_quit,
-            tx,
-        ] = fields;
-        let valid = phase <= OVER
-            && mode & !MODE_ALL == 0
-            && tx & !TX_ALL == 0
-            && Options::from_bits(classify).is_some()
-            && Scanner::from_words(&scanner).is_some();
-        valid.then_some(State {
-            rcpt_max,
-            mail_max,
-            domain_max,
-            learned,
-            mode,
-            classify,
-            phase,
-            mails,
-            transactions,
-            replies,
-            first_pending,
-            send_from,
-            reply_from,
-            end_from,
-            unsent,
-            accepted,
-            limited,
-            await_rset,
-            await_mail,
-            await_rcpt,
-            await_data,
-            await_end,
-            await_quit,
-            tx,
-            scanner,
-        })
+        let state = State::from_words_unchecked(words);
+        let valid = state.phase <= OVER
+            && state.mode & !MODE_ALL == 0
+            && state.tx & !TX_ALL == 0
+            && Options::from_bits(state.classify).is_some()
+            && Scanner::from_words(&state.scanner).is_some();
+        valid.then_some(state)
     }
 }
+
+/// `State::to_words` and `State::from_words_unchecked` from one list of the plain fields, in
+/// word order; the destructuring fails to compile if a field of `State` is missing.
+macro_rules! state_words {
+    ($($field:ident),* $(,)?) => {
+        const _: () = assert!([$(stringify!($field)),*].len() == State::FIELDS);
+        impl State {
+            /// The state as words, in field order, the scanner's last.
+            pub(crate) fn to_words(self) -> [u32; State::WORDS] {
+                let State { $($field,)* scanner } = self;
+                let mut words = [0; State::WORDS];
+                words[..State::FIELDS].copy_from_slice(&[$($field),*]);
+                words[State::FIELDS..].copy_from_slice(&scanner);
+                words
+            }
+
+            fn from_words_unchecked(words: &[u32; State::WORDS]) -> State {
+                let mut fields = words.iter().copied();
+                $(let $field = fields.next().unwrap_or(0);)*
+                let mut scanner = [0; Scanner::WORDS];
+                scanner.copy_from_slice(&words[State::FIELDS..]);
+                State { $($field,)* scanner }
+            }
+        }
+    };
+}
+
+state_words!(
+    rcpt_max,
+    mail_max,
+    domain_max,
+    learned,
+    mode,
+    classify,
+    phase,
+    mails,
+    transactions,
+    replies,
+    first_pending,
+    send_from,
+    reply_from,
+    end_from,
+    unsent,
+    accepted,
+    limited,
+    await_rset,
+    await_mail,
+    await_rcpt,
+    await_data,
+    await_end,
+    await_quit,
+    tx,
+);

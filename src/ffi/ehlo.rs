@@ -4,7 +4,7 @@ use core::mem::size_of;
 
 use super::smtp_verdict_status::{self, *};
 
-use super::{writable_size, write_sized};
+use super::sized::{writable_size, write_sized};
 use crate::{AuthMechanisms, EhloError, Extensions, parse_ehlo};
 
 /// PIPELINING (RFC 2920): commands may be sent in groups.

@@ -6,11 +6,11 @@ use core::ffi::c_char;
 use core::mem::{align_of, offset_of, size_of};
 use core::ptr;
 
+use super::classify::{refusal, result_to_c};
+use super::names::static_str;
+use super::sized::{read_sized, writable_size, write_result, write_sized};
 use super::smtp_verdict_status::{self, *};
-use super::{
-    MIN_RESULT_SIZE, read_sized, refusal, result_to_c, smtp_ehlo_capabilities, smtp_result,
-    static_str, writable_size, write_result, write_sized,
-};
+use super::{MIN_RESULT_SIZE, smtp_ehlo_capabilities, smtp_result};
 use crate::plan::State;
 use crate::{
     Action, Capabilities, Command, Error, Extensions, Limits, Options, PlanOptions, Planner,

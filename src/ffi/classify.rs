@@ -4,12 +4,14 @@
 
 use core::mem::size_of;
 
-use super::sized::{read_sized, writable_size, write_result, write_sized};
+use super::sized::{Out, Store, read_optional, read_sized, reply_bytes, write_result};
 use super::smtp_verdict_status::{self, *};
 use super::{
     MIN_CONTEXT_SIZE, MIN_RESULT_SIZE, MIN_SCANNER_SIZE, smtp_context, smtp_result, smtp_scanner,
 };
 use crate::{Classification, Command, Context, Error, Flags, Options, Scanner};
+
+impl Store for smtp_scanner {}
 
 fn context_from_c(c: &smtp_context) -> Result<Context, smtp_verdict_status> {
     Ok(Context {
@@ -57,45 +59,35 @@ unsafe fn classify_c(
     out: *mut smtp_result,
 ) -> smtp_verdict_status {
     // SAFETY: `out` is NULL or a caller's smtp_result.
-    let out_len = match unsafe { writable_size(out, MIN_RESULT_SIZE) } {
-        Ok(len) => len,
+    let out = match unsafe { Out::new(out, MIN_RESULT_SIZE) } {
+        Ok(out) => out,
         Err(status) => return status,
     };
-    let finish = |status: smtp_verdict_status, result: smtp_result| {
-        // SAFETY: out_len came from writable_size(out).
-        unsafe { write_result(out, &result, out_len) };
-        status
+    // SAFETY: `ctx` is NULL or a caller's smtp_context.
+    let context = match unsafe { read_optional(ctx, MIN_CONTEXT_SIZE) } {
+        Ok(None) => Ok(Context::default()),
+        Ok(Some(c)) => context_from_c(&c),
+        Err(status) => Err(status),
     };
-    let context = if ctx.is_null() {
-        Context::default()
-    } else {
-        // SAFETY: `ctx` is a caller's smtp_context.
-        match unsafe { read_sized(ctx, MIN_CONTEXT_SIZE) }.and_then(|c| context_from_c(&c)) {
-            Ok(context) => context,
-            Err(status) => return finish(status, refusal()),
-        }
+    let context = match context {
+        Ok(context) => context,
+        Err(status) => return out.finish(status, &refusal()),
     };
-    if data.is_null() && len != 0 {
-        return finish(SMTP_STATUS_NULL_ARGUMENT, refusal());
-    }
+    // SAFETY: the caller promises `len` readable bytes at `data`, or NULL.
+    let input = match unsafe { reply_bytes(data, len) } {
+        Ok(input) => input,
+        Err(status) => return out.finish(status, &refusal()),
+    };
     let state = match scanner {
         None => None,
         // SAFETY: `s` is a caller's smtp_scanner.
         Some(s) => match unsafe { read_sized(s.cast_const(), MIN_SCANNER_SIZE) } {
             Ok(raw) => match scanner_from_c(&raw) {
                 Some(state) => Some((s, state)),
-                None => return finish(SMTP_STATUS_INVALID_ARGUMENT, refusal()),
+                None => return out.finish(SMTP_STATUS_INVALID_ARGUMENT, &refusal()),
             },
-            Err(status) => return finish(status, refusal()),
+            Err(status) => return out.finish(status, &refusal()),
         },
-    };
-    // No reply is read past MAX_REPLY_LEN, so neither is the caller's buffer.
-    let len = len.min(crate::MAX_REPLY_LEN);
-    let input: &[u8] = if len == 0 {
-        &[]
-    } else {
-        // SAFETY: the caller promises `len` readable bytes at `data`, which is not NULL.
-        unsafe { core::slice::from_raw_parts(data, len) }
     };
     let outcome = match state {
         None => crate::classify(input, &context),
@@ -112,22 +104,28 @@ unsafe fn classify_c(
         }
     };
     match outcome {
-        Ok(c) => finish(SMTP_STATUS_OK, result_to_c(&c)),
-        Err(Error::Incomplete) => finish(SMTP_STATUS_INCOMPLETE, smtp_result::default()),
+        Ok(c) => out.finish(SMTP_STATUS_OK, &result_to_c(&c)),
         Err(e) => {
-            let status = if matches!(e, Error::TooLong { .. }) {
-                SMTP_STATUS_TOO_LONG
-            } else {
-                SMTP_STATUS_MALFORMED
-            };
-            finish(
-                status,
-                e.fallback()
-                    .map(|c| result_to_c(&c))
-                    .unwrap_or_else(refusal),
-            )
+            let (status, result) = error_to_c(&e);
+            out.finish(status, &result)
         }
     }
+}
+
+/// The status and the result for a reply that was not classified: `SMTP_STATUS_INCOMPLETE`
+/// with every field 0, or `SMTP_STATUS_TOO_LONG` / `SMTP_STATUS_MALFORMED` with the safe answer.
+pub(super) fn error_to_c(e: &Error) -> (smtp_verdict_status, smtp_result) {
+    match e {
+        Error::Incomplete => (SMTP_STATUS_INCOMPLETE, smtp_result::default()),
+        Error::TooLong { .. } => (SMTP_STATUS_TOO_LONG, fallback_to_c(e)),
+        _ => (SMTP_STATUS_MALFORMED, fallback_to_c(e)),
+    }
+}
+
+fn fallback_to_c(e: &Error) -> smtp_result {
+    e.fallback()
+        .map(|c| result_to_c(&c))
+        .unwrap_or_else(refusal)
 }
 
 fn scanner_from_c(raw: &smtp_scanner) -> Option<Scanner> {
@@ -299,12 +297,8 @@ unsafe fn resume_inside_line(
 pub unsafe extern "C" fn smtp_scanner_reset(scanner: *mut smtp_scanner) -> smtp_verdict_status {
     ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: `scanner` is NULL or a caller's smtp_scanner.
-        match unsafe { writable_size(scanner, MIN_SCANNER_SIZE) } {
-            Ok(len) => {
-                // SAFETY: len came from writable_size(scanner).
-                unsafe { write_sized(scanner, &scanner_to_c(&Scanner::new()), len) };
-                SMTP_STATUS_OK
-            }
+        match unsafe { Out::new(scanner, MIN_SCANNER_SIZE) } {
+            Ok(out) => out.finish(SMTP_STATUS_OK, &scanner_to_c(&Scanner::new())),
             Err(status) => status,
         }
     })

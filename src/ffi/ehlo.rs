@@ -4,7 +4,7 @@ use core::mem::size_of;
 
 use super::smtp_verdict_status::{self, *};
 
-use super::sized::{writable_size, write_sized};
+use super::sized::{Out, Store, reply_bytes};
 use crate::{AuthMechanisms, EhloError, Extensions, parse_ehlo};
 
 /// PIPELINING (RFC 2920): commands may be sent in groups.
@@ -139,6 +139,8 @@ pub struct smtp_ehlo_capabilities {
 
 const MIN_EHLO_SIZE: u32 = size_of::<smtp_ehlo_capabilities>() as u32;
 
+impl Store for smtp_ehlo_capabilities {}
+
 /// Reads the EHLO or LHLO reply at the start of `data` into `out`.
 ///
 /// The first line is the server's name, never a keyword; keywords are matched in any case,
@@ -160,28 +162,17 @@ pub unsafe extern "C" fn smtp_parse_ehlo(
 ) -> smtp_verdict_status {
     ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: `out` is NULL or a caller's smtp_ehlo_capabilities.
-        let out_len = match unsafe { writable_size(out, MIN_EHLO_SIZE) } {
-            Ok(len) => len,
+        let out = match unsafe { Out::new(out, MIN_EHLO_SIZE) } {
+            Ok(out) => out,
             Err(status) => return status,
         };
-        let finish = |status: smtp_verdict_status, value: smtp_ehlo_capabilities| {
-            // SAFETY: out_len came from writable_size(out).
-            unsafe { write_sized(out, &value, out_len) };
-            status
-        };
-        if data.is_null() && len != 0 {
-            return finish(SMTP_STATUS_NULL_ARGUMENT, smtp_ehlo_capabilities::default());
-        }
-        // No reply is read past MAX_REPLY_LEN, so neither is the caller's buffer.
-        let len = len.min(crate::MAX_REPLY_LEN);
-        let input: &[u8] = if len == 0 {
-            &[]
-        } else {
-            // SAFETY: the caller promises `len` readable bytes at `data`, which is not NULL.
-            unsafe { core::slice::from_raw_parts(data, len) }
+        // SAFETY: the caller promises `len` readable bytes at `data`, or NULL.
+        let input = match unsafe { reply_bytes(data, len) } {
+            Ok(input) => input,
+            Err(status) => return out.finish(status, &smtp_ehlo_capabilities::default()),
         };
         let (status, value) = ehlo_to_c(parse_ehlo(input));
-        finish(status, value)
+        out.finish(status, &value)
     })
 }
 

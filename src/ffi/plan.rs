@@ -6,9 +6,9 @@ use core::ffi::c_char;
 use core::mem::{align_of, offset_of, size_of};
 use core::ptr;
 
-use super::classify::{refusal, result_to_c};
+use super::classify::{error_to_c, refusal, result_to_c};
 use super::names::static_str;
-use super::sized::{read_sized, writable_size, write_result, write_sized};
+use super::sized::{Out, Store, read_optional, reply_bytes, writable_size};
 use super::smtp_verdict_status::{self, *};
 use super::{MIN_RESULT_SIZE, smtp_ehlo_capabilities, smtp_result};
 use crate::plan::State;
@@ -278,6 +278,9 @@ const MIN_STEP_SIZE: u32 = size_of::<smtp_plan_step>() as u32;
 const MIN_REPLY_SIZE: u32 = size_of::<smtp_plan_reply>() as u32;
 const MIN_EHLO_SIZE: u32 = size_of::<smtp_ehlo_capabilities>() as u32;
 
+impl Store for smtp_plan_step {}
+impl Store for smtp_plan_reply {}
+
 /// The capabilities `smtp_parse_ehlo` read, back in Rust terms (what the planner uses of them:
 /// the extensions and the limits). NULL is a HELO server, which advertises nothing.
 ///
@@ -286,11 +289,10 @@ const MIN_EHLO_SIZE: u32 = size_of::<smtp_ehlo_capabilities>() as u32;
 unsafe fn caps_from_c(
     caps: *const smtp_ehlo_capabilities,
 ) -> Result<Capabilities, smtp_verdict_status> {
-    if caps.is_null() {
+    // SAFETY: NULL or a caller's smtp_ehlo_capabilities.
+    let Some(c) = unsafe { read_optional(caps, MIN_EHLO_SIZE) }? else {
         return Ok(Capabilities::default());
-    }
-    // SAFETY: a caller's smtp_ehlo_capabilities.
-    let c = unsafe { read_sized(caps, MIN_EHLO_SIZE) }?;
+    };
     if !(200..300).contains(&c.code) || c.extensions & !u32::from(Extensions::ALL.bits()) != 0 {
         return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
@@ -320,11 +322,10 @@ unsafe fn caps_from_c(
 unsafe fn options_from_c(
     options: *const smtp_plan_options,
 ) -> Result<PlanOptions, smtp_verdict_status> {
-    if options.is_null() {
+    // SAFETY: NULL or a caller's smtp_plan_options.
+    let Some(o) = unsafe { read_optional(options, MIN_OPTIONS_SIZE) }? else {
         return Ok(PlanOptions::default());
-    }
-    // SAFETY: a caller's smtp_plan_options.
-    let o = unsafe { read_sized(options, MIN_OPTIONS_SIZE) }?;
+    };
     if o.flags & !PLAN_FLAGS != 0 || o.classify_options & Options::LMTP.bits() != 0 {
         return Err(SMTP_STATUS_INVALID_ARGUMENT);
     }
@@ -564,8 +565,8 @@ pub unsafe extern "C" fn smtp_plan_next(
 ) -> smtp_verdict_status {
     ffi_guard!(SMTP_STATUS_PANIC, {
         // SAFETY: `out` is NULL or a caller's smtp_plan_step.
-        let out_len = match unsafe { writable_size(out, MIN_STEP_SIZE) } {
-            Ok(len) => len,
+        let out = match unsafe { Out::new(out, MIN_STEP_SIZE) } {
+            Ok(out) => out,
             Err(status) => return status,
         };
         let next = |p: &mut Planner<'_>| (action_to_c(p.next_action()), p.transactions());
@@ -582,9 +583,7 @@ pub unsafe extern "C" fn smtp_plan_next(
             recipient,
             transactions,
         };
-        // SAFETY: out_len came from writable_size(out).
-        unsafe { write_sized(out, &step, out_len) };
-        status
+        out.finish(status, &step)
     })
 }
 
@@ -645,34 +644,19 @@ unsafe fn plan_receive(
     about: *mut smtp_plan_reply,
 ) -> smtp_verdict_status {
     // SAFETY: `out` is NULL or a caller's smtp_result.
-    let out_len = match unsafe { writable_size(out, MIN_RESULT_SIZE) } {
-        Ok(len) => len,
+    let out = match unsafe { Out::new(out, MIN_RESULT_SIZE) } {
+        Ok(out) => out,
         Err(status) => return status,
     };
-    let finish = |status: smtp_verdict_status, result: smtp_result| {
-        // SAFETY: out_len came from writable_size(out).
-        unsafe { write_result(out, &result, out_len) };
-        status
+    // SAFETY: NULL or a caller's smtp_plan_reply.
+    let about = match unsafe { Out::optional(about, MIN_REPLY_SIZE) } {
+        Ok(about) => about,
+        Err(status) => return out.finish(status, &refusal()),
     };
-    let about_len = if about.is_null() {
-        None
-    } else {
-        // SAFETY: a caller's smtp_plan_reply.
-        match unsafe { writable_size(about, MIN_REPLY_SIZE) } {
-            Ok(len) => Some(len),
-            Err(status) => return finish(status, refusal()),
-        }
-    };
-    if data.is_null() && len != 0 {
-        return finish(SMTP_STATUS_NULL_ARGUMENT, refusal());
-    }
-    // No reply is read past MAX_REPLY_LEN, so neither is the caller's buffer.
-    let len = len.min(crate::MAX_REPLY_LEN);
-    let input: &[u8] = if len == 0 {
-        &[]
-    } else {
-        // SAFETY: the caller promises `len` readable bytes at `data`, which is not NULL.
-        unsafe { core::slice::from_raw_parts(data, len) }
+    // SAFETY: the caller promises `len` readable bytes at `data`, or NULL.
+    let input = match unsafe { reply_bytes(data, len) } {
+        Ok(input) => input,
+        Err(status) => return out.finish(status, &refusal()),
     };
     // SAFETY: the caller's plan, as documented.
     let received = unsafe {
@@ -684,7 +668,7 @@ unsafe fn plan_receive(
     };
     let (command, outcome, replies) = match received {
         Ok(received) => received,
-        Err(status) => return finish(status, refusal()),
+        Err(status) => return out.finish(status, &refusal()),
     };
     let reply = |command: Command, recipient: Option<u32>, number: u32| smtp_plan_reply {
         struct_size: MIN_REPLY_SIZE,
@@ -698,29 +682,21 @@ unsafe fn plan_receive(
             result_to_c(&r.classification),
             reply(r.command, r.recipient, r.number),
         ),
-        Err(Error::Incomplete) => (
-            SMTP_STATUS_INCOMPLETE,
-            smtp_result::default(),
-            reply(command, None, 0),
-        ),
         Err(e) => {
-            let status = if matches!(e, Error::TooLong { .. }) {
-                SMTP_STATUS_TOO_LONG
+            let (status, result) = error_to_c(&e);
+            // An incomplete reply has no number yet.
+            let number = if matches!(e, Error::Incomplete) {
+                0
             } else {
-                SMTP_STATUS_MALFORMED
+                replies
             };
-            let result = e
-                .fallback()
-                .map(|c| result_to_c(&c))
-                .unwrap_or_else(refusal);
-            (status, result, reply(command, None, replies))
+            (status, result, reply(command, None, number))
         }
     };
-    if let Some(about_len) = about_len {
-        // SAFETY: about_len came from writable_size(about).
-        unsafe { write_sized(about, &answer, about_len) };
+    if let Some(about) = about {
+        about.finish(status, &answer);
     }
-    finish(status, result)
+    out.finish(status, &result)
 }
 
 /// Tells the plan the connection is gone (end of file, a failed write, a timeout, or the

@@ -1,6 +1,8 @@
 //! The sized-struct I/O: every caller struct starts with its `struct_size`; these read an input
 //! struct (a tail this library does not know must be zero) and write an output one (never past
-//! its `struct_size`).
+//! its `struct_size`). Each entry point reads its arguments through the same few helpers: `Out`
+//! for an output struct, `read_sized` or `read_optional` for an input one, `reply_bytes` for
+//! the caller's buffer.
 
 use core::mem::size_of;
 use core::ptr;
@@ -145,4 +147,114 @@ pub(super) unsafe fn write_result(dst: *mut smtp_result, value: &smtp_result, le
         (&raw mut (*dst).text_offset).write(text_offset);
         (&raw mut (*dst).text_len).write(text_len);
     }
+}
+
+/// An output struct the library writes: `smtp_result` field by field (`write_result`), the
+/// others with `write_sized`.
+pub(super) trait Store: Sized {
+    /// Writes `value` into `len` bytes of `dst`, `struct_size` excepted.
+    ///
+    /// # Safety
+    /// `len` came from `writable_size(dst)`.
+    #[inline(always)]
+    unsafe fn store(dst: *mut Self, value: &Self, len: usize) {
+        // SAFETY: as the caller promises.
+        unsafe { write_sized(dst, value, len) }
+    }
+}
+
+impl Store for smtp_result {
+    #[inline(always)]
+    unsafe fn store(dst: *mut Self, value: &Self, len: usize) {
+        // SAFETY: as the caller promises.
+        unsafe { write_result(dst, value, len) }
+    }
+}
+
+/// A caller's output struct that passed `writable_size`: every answer of an entry point is
+/// written through `finish`, so none writes past `struct_size` or forgets the struct.
+pub(super) struct Out<T: Store> {
+    dst: *mut T,
+    len: usize,
+}
+
+impl<T: Store> Out<T> {
+    /// Checks `dst` as `writable_size` does.
+    ///
+    /// # Safety
+    /// `dst` is NULL or points to a writable struct at least as large as its `struct_size`
+    /// says, whose first field is a `u32`, and stays so while the `Out` lives.
+    #[inline(always)]
+    pub(super) unsafe fn new(dst: *mut T, min_size: u32) -> Result<Self, smtp_verdict_status> {
+        // SAFETY: as the caller promises.
+        let len = unsafe { writable_size(dst, min_size) }?;
+        Ok(Self { dst, len })
+    }
+
+    /// As `new`, but NULL is `None`: an output the caller may leave out.
+    ///
+    /// # Safety
+    /// As for `new`.
+    #[inline(always)]
+    pub(super) unsafe fn optional(
+        dst: *mut T,
+        min_size: u32,
+    ) -> Result<Option<Self>, smtp_verdict_status> {
+        if dst.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: as the caller promises.
+        unsafe { Self::new(dst, min_size) }.map(Some)
+    }
+
+    /// Writes `value` (its `struct_size` field aside) and returns `status`.
+    #[inline(always)]
+    pub(super) fn finish(&self, status: smtp_verdict_status, value: &T) -> smtp_verdict_status {
+        // SAFETY: `len` came from writable_size(dst), which `new`'s caller keeps valid.
+        unsafe { T::store(self.dst, value, self.len) };
+        status
+    }
+}
+
+/// Reads a caller's input struct as `read_sized` does, but NULL is `None`: an input the caller
+/// may leave out (for the defaults).
+///
+/// # Safety
+/// As for `read_sized`.
+#[inline(always)]
+pub(super) unsafe fn read_optional<T: Copy + Default>(
+    src: *const T,
+    min_size: u32,
+) -> Result<Option<T>, smtp_verdict_status> {
+    if src.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: as the caller promises.
+    unsafe { read_sized(src, min_size) }.map(Some)
+}
+
+/// The caller's buffer `data[0..len)` as a slice, cut at `MAX_REPLY_LEN`: no reply is read
+/// past that, so neither is the buffer. NULL with `len` 0 is an empty buffer; NULL with more
+/// is `SMTP_STATUS_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `data` is NULL or points to `len` readable bytes that outlive `'a`.
+#[inline(always)]
+pub(super) unsafe fn reply_bytes<'a>(
+    data: *const u8,
+    len: usize,
+) -> Result<&'a [u8], smtp_verdict_status> {
+    if data.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(SMTP_STATUS_NULL_ARGUMENT)
+        };
+    }
+    let len = len.min(crate::MAX_REPLY_LEN);
+    if len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: the caller promises `len` readable bytes at `data`, which is not NULL.
+    Ok(unsafe { core::slice::from_raw_parts(data, len) })
 }

@@ -93,7 +93,8 @@
 #define SMTP_FLAG_NONSTANDARD_CODE 16
 
 /**
- * Flag: a positive code the command does not use (3xx to RCPT, 2xx to DATA).
+ * Flag: a positive code the command does not use (3xx to RCPT, 2xx to DATA): the session is
+ * out of step.
  */
 #define SMTP_FLAG_UNEXPECTED_CODE 32
 
@@ -103,7 +104,9 @@
 #define SMTP_FLAG_PROTOCOL_ERROR 64
 
 /**
- * Flag: close the connection after this reply (421, QUIT, protocol errors).
+ * Flag: close the connection after this reply (421, QUIT, protocol errors). Not set on a
+ * 5xx greeting: send QUIT then (RFC 7504 3: "the SMTP session proceeds normally"; the server
+ * may close instead of answering).
  */
 #define SMTP_FLAG_CLOSE_CONNECTION 128
 
@@ -316,7 +319,9 @@ enum smtp_command
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * Not known: no command-specific rule applies, the scope is the session.
+   * A command without a name here (ATRN, XCLIENT, XFORWARD, vendor commands): the first
+   * digit decides, a 3xx is intermediate, the scope is the session, 421 closes. That is
+   * right for those three: XCLIENT's success is the 220 greeting of a new session.
    */
   SMTP_CMD_UNKNOWN = 0,
   /**
@@ -391,6 +396,18 @@ enum smtp_command
    * QUIT: the reply also sets `SMTP_FLAG_CLOSE_CONNECTION`.
    */
   SMTP_CMD_QUIT = 18,
+  /**
+   * ETRN (RFC 1985): 250 to 253 start the queue, 458 and 459 refuse; a 3xx is out of step.
+   */
+  SMTP_CMD_ETRN = 19,
+  /**
+   * A BURL chunk that is not the last (RFC 4468): the rules of BDAT.
+   */
+  SMTP_CMD_BURL = 20,
+  /**
+   * The BURL chunk marked LAST: its reply is the message's, as after `SMTP_CMD_BDAT_LAST`.
+   */
+  SMTP_CMD_BURL_LAST = 21,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

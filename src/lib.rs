@@ -27,7 +27,7 @@ mod policy;
 mod registry;
 
 pub use ehlo::{AuthMechanisms, Capabilities, EhloError, Extensions, Limits, parse_ehlo};
-pub use parse::{Lines, Reply, Scanner};
+pub use parse::{Lines, Reply, ReplyLine, ReplyLines, Scanner};
 pub use plan::{
     Action, POSSIBLY_DELIVERED, PlanOptions, Planner, Received, Recipient, RecipientState,
     domain_key,
@@ -71,12 +71,18 @@ pub enum Command {
     Help = 16,
     Noop = 17,
     Quit = 18,
+    /// ETRN (RFC 1985): start the queue for a node; answered 250 to 253, 458 or 459.
+    Etrn = 19,
+    /// A BURL chunk that is not the last (RFC 4468): the message from a URL, like BDAT.
+    Burl = 20,
+    /// The BURL chunk marked LAST: its reply is the message's, as after BDAT LAST.
+    BurlLast = 21,
 }
 
 /// cbindgen:ignore
 impl Command {
     /// All commands, in the order of their numbers.
-    pub const ALL: [Command; 19] = [
+    pub const ALL: [Command; 22] = [
         Command::Unknown,
         Command::Greeting,
         Command::Ehlo,
@@ -96,6 +102,9 @@ impl Command {
         Command::Help,
         Command::Noop,
         Command::Quit,
+        Command::Etrn,
+        Command::Burl,
+        Command::BurlLast,
     ];
 
     /// The command with this number, if there is one (numbers are those of the C ABI).
@@ -400,6 +409,10 @@ pub struct Classification {
     /// The enhanced code as sent (`None` on 3xx replies, where RFC 2034 ignores it).
     pub enhanced: Option<EnhancedCode>,
     pub flags: Flags,
+    /// On a batch-limit verdict, the most recipients each following transaction may carry:
+    /// the count the server accepted in this one (`accepted_recipients`, POLICY.md 6). 0 on
+    /// every other verdict.
+    pub batch_size: u32,
     /// Lines in the reply.
     pub lines: u32,
     /// Bytes of input the reply took, line ends included.
@@ -448,6 +461,7 @@ impl Classification {
             code: 0,
             enhanced: None,
             flags,
+            batch_size: 0,
             lines,
             consumed,
             text: consumed..consumed,

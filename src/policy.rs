@@ -34,16 +34,21 @@ const TRANSACTION: u32 = set(&[
     Command::DataEnd,
     Command::Bdat,
     Command::BdatLast,
+    Command::Burl,
+    Command::BurlLast,
     Command::Rset,
 ]);
 /// Commands answered after the message: recipient scope under LMTP (RFC 2033).
-const MESSAGE_END: u32 = set(&[Command::DataEnd, Command::BdatLast]);
-/// DATA, the final dot and BDAT: with no recipient accepted, NO_RECIPIENTS.
+const MESSAGE_END: u32 = set(&[Command::DataEnd, Command::BdatLast, Command::BurlLast]);
+/// DATA, the final dot, BDAT and BURL (RFC 4468, BDAT with the message fetched from a URL):
+/// with no recipient accepted, NO_RECIPIENTS.
 const MESSAGE: u32 = set(&[
     Command::Data,
     Command::DataEnd,
     Command::Bdat,
     Command::BdatLast,
+    Command::Burl,
+    Command::BurlLast,
 ]);
 /// Commands ever answered by a 3xx when all is well.
 const ANSWERED_BY_3XX: u32 = set(&[Command::Data, Command::Auth, Command::Unknown]);
@@ -214,9 +219,20 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
         code,
         enhanced,
         flags,
+        batch_size: batch_size(verdict, ctx),
         lines: reply.line_count(),
         consumed: reply.consumed(),
         text: reply.text_range(),
+    }
+}
+
+/// A batch limit's next transactions carry at most what this one got accepted (POLICY.md 6).
+#[inline(always)]
+fn batch_size(verdict: Verdict, ctx: &Context) -> u32 {
+    if verdict == Verdict::BatchLimit {
+        ctx.accepted_recipients
+    } else {
+        0
     }
 }
 
@@ -352,6 +368,11 @@ mod rule_chain {
             code,
             enhanced,
             flags,
+            batch_size: if verdict == Verdict::BatchLimit {
+                accepted
+            } else {
+                0
+            },
             lines: reply.line_count(),
             consumed: reply.consumed(),
             text: reply.text_range(),

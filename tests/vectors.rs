@@ -20,6 +20,7 @@ struct Actual {
     code: u16,
     enhanced: Option<smtp_verdict::EnhancedCode>,
     flags: Flags,
+    batch_size: u32,
     consumed: Option<usize>,
 }
 
@@ -31,6 +32,7 @@ fn actual(v: &Vector) -> Actual {
         code: c.code,
         enhanced: c.enhanced,
         flags: c.flags,
+        batch_size: c.batch_size,
         consumed: Some(c.consumed),
     };
     match classify(&v.reply, &v.context()) {
@@ -42,6 +44,7 @@ fn actual(v: &Vector) -> Actual {
             code: 0,
             enhanced: None,
             flags: Flags::empty(),
+            batch_size: 0,
             consumed: None,
         },
         Err(e @ Error::Malformed { .. }) => from(Status::Malformed, e.fallback().unwrap()),
@@ -80,6 +83,17 @@ fn check(v: &Vector) -> Option<String> {
         enhanced_name(a.enhanced),
     );
     diff("flags", flag_names(v.flags), flag_names(a.flags));
+    // POLICY.md 6: a batch limit's next transactions carry at most the accepted count.
+    let batch_size = if v.verdict == Some(Verdict::BatchLimit) {
+        v.accepted
+    } else {
+        0
+    };
+    diff(
+        "batch_size",
+        batch_size.to_string(),
+        a.batch_size.to_string(),
+    );
     if matches!(v.status, Status::Ok | Status::Malformed) {
         diff(
             "consumed",
@@ -405,6 +419,23 @@ const VERDICT_RULES: &[Rule] = &[
                 && scope(v, Scope::Transaction)
         },
     ),
+    (
+        "BURL_LAST after a batch-limit RCPT: batch-limit, transaction",
+        |v| {
+            is(v, Command::BurlLast)
+                && v.accepted >= 1
+                && v.limited >= 1
+                && verdict(v, Verdict::BatchLimit)
+                && scope(v, Scope::Transaction)
+        },
+    ),
+    ("ETRN 3xx: unexpected, retry, session", |v| {
+        is(v, Command::Etrn)
+            && v.code / 100 == 3
+            && verdict(v, Verdict::Retry)
+            && scope(v, Scope::Session)
+            && has(v, Flags::UNEXPECTED_CODE)
+    }),
     (
         "DATA other enhanced code after a batch-limit RCPT: own verdict",
         |v| {
@@ -902,4 +933,35 @@ fn every_command_and_server_is_covered() {
             "no multiline EHLO/LHLO reply from {server}"
         );
     }
+}
+
+/// On every reply that parses, the per-line reader agrees with the reply: as many lines, the
+/// same line bytes, only the final line marked last, and its text where the verdict says.
+#[test]
+fn parsed_lines_agree_with_the_reply() {
+    let mut checked = 0;
+    for v in vectors::load() {
+        let Ok(reply) = smtp_verdict::parse(&v.reply, v.options) else {
+            continue;
+        };
+        let lines: Vec<_> = reply.parsed_lines().collect();
+        let raw: Vec<&[u8]> = reply.lines().collect();
+        let place = v.place();
+        assert_eq!(lines.len(), reply.line_count() as usize, "{place}");
+        assert_eq!(
+            lines.iter().map(|l| l.as_bytes()).collect::<Vec<_>>(),
+            raw,
+            "{place}"
+        );
+        let last = lines.last().unwrap();
+        assert!(
+            last.is_last() || reply.flags().contains(Flags::CODE_MISMATCH),
+            "{place}"
+        );
+        assert_eq!(last.text_range(), reply.text_range(), "{place}");
+        assert_eq!(last.code(), reply.code(), "{place}");
+        assert_eq!(last.next_start(), reply.consumed(), "{place}");
+        checked += 1;
+    }
+    assert!(checked > 300, "{checked}");
 }

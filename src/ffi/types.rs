@@ -3,7 +3,7 @@
 
 use core::mem::size_of;
 
-use crate::{Flags, Options};
+use crate::{Command, Flags, Options};
 
 /// The major version of this header. It equals what `smtp_verdict_version()` reports.
 pub const SMTP_VERDICT_VERSION_MAJOR: u32 = 0;
@@ -54,7 +54,9 @@ pub enum smtp_verdict_status {
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum smtp_command {
-    /// Not known: no command-specific rule applies, the scope is the session.
+    /// A command without a name here (ATRN, XCLIENT, XFORWARD, vendor commands): the first
+    /// digit decides, a 3xx is intermediate, the scope is the session, 421 closes. That is
+    /// right for those three: XCLIENT's success is the 220 greeting of a new session.
     SMTP_CMD_UNKNOWN = 0,
     /// The greeting the server sends on connect.
     SMTP_CMD_GREETING = 1,
@@ -92,6 +94,12 @@ pub enum smtp_command {
     SMTP_CMD_NOOP = 17,
     /// QUIT: the reply also sets `SMTP_FLAG_CLOSE_CONNECTION`.
     SMTP_CMD_QUIT = 18,
+    /// ETRN (RFC 1985): 250 to 253 start the queue, 458 and 459 refuse; a 3xx is out of step.
+    SMTP_CMD_ETRN = 19,
+    /// A BURL chunk that is not the last (RFC 4468): the rules of BDAT.
+    SMTP_CMD_BURL = 20,
+    /// The BURL chunk marked LAST: its reply is the message's, as after `SMTP_CMD_BDAT_LAST`.
+    SMTP_CMD_BURL_LAST = 21,
 }
 
 /// What the caller should do: the values of `smtp_result.verdict`.
@@ -153,11 +161,14 @@ pub const SMTP_FLAG_CODE_MISMATCH: u32 = 4;
 pub const SMTP_FLAG_CLASS_MISMATCH: u32 = 8;
 /// Flag: the second digit is over 5 (`571`), or the first digit is not 2 to 5.
 pub const SMTP_FLAG_NONSTANDARD_CODE: u32 = 16;
-/// Flag: a positive code the command does not use (3xx to RCPT, 2xx to DATA).
+/// Flag: a positive code the command does not use (3xx to RCPT, 2xx to DATA): the session is
+/// out of step.
 pub const SMTP_FLAG_UNEXPECTED_CODE: u32 = 32;
 /// Flag: the server broke the protocol; end the session, keep the mail.
 pub const SMTP_FLAG_PROTOCOL_ERROR: u32 = 64;
-/// Flag: close the connection after this reply (421, QUIT, protocol errors).
+/// Flag: close the connection after this reply (421, QUIT, protocol errors). Not set on a
+/// 5xx greeting: send QUIT then (RFC 7504 3: "the SMTP session proceeds normally"; the server
+/// may close instead of answering).
 pub const SMTP_FLAG_CLOSE_CONNECTION: u32 = 128;
 /// Flag: the batch limit was read from an RFC 821 style 552.
 pub const SMTP_FLAG_LEGACY_552: u32 = 256;
@@ -169,6 +180,13 @@ pub const SMTP_FLAG_LONG_LINE: u32 = 1024;
 
 // cbindgen needs literals; these tie them to the Rust API.
 const _: () = {
+    let mut n = 0;
+    while n < Command::ALL.len() {
+        assert!(Command::ALL[n] as usize == n);
+        n += 1;
+    }
+    assert!(smtp_command::SMTP_CMD_BURL_LAST as usize == Command::ALL.len() - 1);
+    assert!(Command::BurlLast as u32 == smtp_command::SMTP_CMD_BURL_LAST as u32);
     assert!(SMTP_MAX_LINE_LEN == crate::MAX_LINE_LEN && SMTP_MAX_REPLY_LEN == crate::MAX_REPLY_LEN);
     assert!(SMTP_OPT_STRICT == Options::STRICT.bits());
     assert!(SMTP_OPT_552_PERMANENT == Options::PERMANENT_552.bits());

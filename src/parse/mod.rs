@@ -7,9 +7,13 @@
 //! time pays for each byte once, not once per call.
 
 mod grammar;
+mod line;
 mod reply;
 mod scanner;
 mod search;
 
+#[allow(unused_imports)] // the C line reader (src/ffi/lines.rs) comes next
+pub(crate) use line::line_at;
+pub use line::{ReplyLine, ReplyLines};
 pub use reply::{Lines, Reply};
 pub use scanner::Scanner;

@@ -71,6 +71,13 @@ impl<'a> Reply<'a> {
     pub fn lines(&self) -> Lines<'a> {
         Lines { rest: self.bytes }
     }
+    /// The lines as the grammar read them: code, enhanced code, text and where each lies.
+    pub fn parsed_lines(&self) -> super::ReplyLines<'a> {
+        super::ReplyLines {
+            input: self.bytes,
+            at: 0,
+        }
+    }
     /// Applies the verdict policy.
     #[inline(always)]
     pub fn classify(&self, ctx: &Context) -> Classification {

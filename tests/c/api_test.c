@@ -165,7 +165,7 @@ static void bad_arguments(void) {
     CHECK_EQ(smtp_classify_reply(reply, 8, NULL, &r), SMTP_STATUS_OK);
     CHECK_EQ(r.verdict, SMTP_VERDICT_SUCCESS);
 
-    ctx.command = 19;
+    ctx.command = SMTP_CMD_BURL_LAST + 1;
     CHECK_EQ(smtp_classify_reply(reply, 8, &ctx, &r), SMTP_STATUS_INVALID_ARGUMENT);
     CHECK_EQ(r.verdict, SMTP_VERDICT_RETRY);
     ctx.command = SMTP_CMD_NOOP;

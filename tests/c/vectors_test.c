@@ -24,7 +24,8 @@ static const struct name commands[] = {
     N(SMTP_CMD_, LHLO),    N(SMTP_CMD_, STARTTLS), N(SMTP_CMD_, AUTH),     N(SMTP_CMD_, MAIL),
     N(SMTP_CMD_, RCPT),    N(SMTP_CMD_, DATA),     N(SMTP_CMD_, DATA_END), N(SMTP_CMD_, BDAT),
     N(SMTP_CMD_, BDAT_LAST), N(SMTP_CMD_, RSET),   N(SMTP_CMD_, VRFY),     N(SMTP_CMD_, EXPN),
-    N(SMTP_CMD_, HELP),    N(SMTP_CMD_, NOOP),     N(SMTP_CMD_, QUIT),     {NULL, 0}};
+    N(SMTP_CMD_, HELP),    N(SMTP_CMD_, NOOP),     N(SMTP_CMD_, QUIT),     N(SMTP_CMD_, ETRN),
+    N(SMTP_CMD_, BURL),    N(SMTP_CMD_, BURL_LAST), {NULL, 0}};
 static const struct name statuses[] = {{"OK", SMTP_STATUS_OK},
                                        {"INCOMPLETE", SMTP_STATUS_INCOMPLETE},
                                        {"MALFORMED", SMTP_STATUS_MALFORMED},

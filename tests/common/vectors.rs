@@ -420,7 +420,7 @@ pub fn encode(bytes: &[u8]) -> String {
 }
 
 /// `SMTP_CMD_*` names without the prefix, in the order of [`Command::ALL`].
-pub const COMMAND_NAMES: [&str; 19] = [
+pub const COMMAND_NAMES: [&str; 22] = [
     "UNKNOWN",
     "GREETING",
     "EHLO",
@@ -440,6 +440,9 @@ pub const COMMAND_NAMES: [&str; 19] = [
     "HELP",
     "NOOP",
     "QUIT",
+    "ETRN",
+    "BURL",
+    "BURL_LAST",
 ];
 
 pub fn command_from_name(name: &str) -> Option<Command> {

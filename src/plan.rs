@@ -64,25 +64,21 @@ impl RecipientState {
 
     /// A lower-case name for logs, such as `"not-attempted"`.
     pub fn name(self) -> &'static str {
-        let name = self.name_with_nul();
-        &name[..name.len() - 1]
+        // The names are ASCII: the conversion cannot fail.
+        self.c_name().to_str().unwrap_or_default()
     }
 
-    /// [`RecipientState::name`] as a C string.
+    /// [`RecipientState::name`] as a C string, for foreign callers: the one table of the names.
     pub fn c_name(self) -> &'static core::ffi::CStr {
-        core::ffi::CStr::from_bytes_with_nul(self.name_with_nul().as_bytes()).unwrap_or_default()
-    }
-
-    fn name_with_nul(self) -> &'static str {
         match self {
-            RecipientState::Pending => "pending\0",
-            RecipientState::Queued => "queued\0",
-            RecipientState::Sent => "sent\0",
-            RecipientState::Accepted => "accepted\0",
-            RecipientState::Delivered => "delivered\0",
-            RecipientState::Deferred => "deferred\0",
-            RecipientState::Bounced => "bounced\0",
-            RecipientState::NotAttempted => "not-attempted\0",
+            RecipientState::Pending => c"pending",
+            RecipientState::Queued => c"queued",
+            RecipientState::Sent => c"sent",
+            RecipientState::Accepted => c"accepted",
+            RecipientState::Delivered => c"delivered",
+            RecipientState::Deferred => c"deferred",
+            RecipientState::Bounced => c"bounced",
+            RecipientState::NotAttempted => c"not-attempted",
         }
     }
 }

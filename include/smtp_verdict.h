@@ -958,46 +958,6 @@ typedef struct smtp_plan_reply {
   uint32_t number;
 } smtp_plan_reply;
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

@@ -5,32 +5,32 @@
 
 use crate::{Error, Options};
 
-/// Service extensions without parameters, as bits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Extensions(u16);
+crate::bitset! {
+    /// Service extensions without parameters, as bits.
+    pub struct Extensions(u16);
+    /// Every defined bit.
+    ALL;
+    /// RFC 2920 command pipelining.
+    const PIPELINING = 1 << 0;
+    /// RFC 6152 8-bit MIME transport.
+    const EIGHTBITMIME = 1 << 1;
+    /// RFC 6531 internationalized email.
+    const SMTPUTF8 = 1 << 2;
+    /// RFC 2034 enhanced status codes.
+    const ENHANCEDSTATUSCODES = 1 << 3;
+    /// RFC 3030 BDAT.
+    const CHUNKING = 1 << 4;
+    /// RFC 3030 binary MIME.
+    const BINARYMIME = 1 << 5;
+    /// RFC 3461 delivery status notifications.
+    const DSN = 1 << 6;
+    /// RFC 3207 STARTTLS.
+    const STARTTLS = 1 << 7;
+    /// RFC 8689 REQUIRETLS.
+    const REQUIRETLS = 1 << 8;
+}
 
 impl Extensions {
-    /// RFC 2920 command pipelining.
-    pub const PIPELINING: Extensions = Extensions(1 << 0);
-    /// RFC 6152 8-bit MIME transport.
-    pub const EIGHTBITMIME: Extensions = Extensions(1 << 1);
-    /// RFC 6531 internationalized email.
-    pub const SMTPUTF8: Extensions = Extensions(1 << 2);
-    /// RFC 2034 enhanced status codes.
-    pub const ENHANCEDSTATUSCODES: Extensions = Extensions(1 << 3);
-    /// RFC 3030 BDAT.
-    pub const CHUNKING: Extensions = Extensions(1 << 4);
-    /// RFC 3030 binary MIME.
-    pub const BINARYMIME: Extensions = Extensions(1 << 5);
-    /// RFC 3461 delivery status notifications.
-    pub const DSN: Extensions = Extensions(1 << 6);
-    /// RFC 3207 STARTTLS.
-    pub const STARTTLS: Extensions = Extensions(1 << 7);
-    /// RFC 8689 REQUIRETLS.
-    pub const REQUIRETLS: Extensions = Extensions(1 << 8);
-    /// Every defined bit.
-    pub const ALL: Extensions = Extensions((1 << 9) - 1);
-
     /// The keywords, upper case, in bit order.
     pub const NAMES: [(&'static str, Extensions); 9] = [
         ("PIPELINING", Extensions::PIPELINING),
@@ -43,62 +43,34 @@ impl Extensions {
         ("STARTTLS", Extensions::STARTTLS),
         ("REQUIRETLS", Extensions::REQUIRETLS),
     ];
-
-    /// No bit set.
-    pub const fn empty() -> Extensions {
-        Extensions(0)
-    }
-    /// The raw bits.
-    pub const fn bits(self) -> u16 {
-        self.0
-    }
-    /// Whether every bit of `other` is set.
-    pub const fn contains(self, other: Extensions) -> bool {
-        self.0 & other.0 == other.0
-    }
-    /// The bits of both.
-    pub const fn union(self, other: Extensions) -> Extensions {
-        Extensions(self.0 | other.0)
-    }
-    /// Sets the bits of `other`.
-    pub fn insert(&mut self, other: Extensions) {
-        self.0 |= other.0;
-    }
 }
 
-impl core::ops::BitOr for Extensions {
-    type Output = Extensions;
-    fn bitor(self, rhs: Extensions) -> Extensions {
-        self.union(rhs)
-    }
+crate::bitset! {
+    /// SASL mechanisms offered by the `AUTH` keyword (RFC 4954), as bits.
+    pub struct AuthMechanisms(u16);
+    /// Every defined bit.
+    ALL;
+    /// RFC 4616.
+    const PLAIN = 1 << 0;
+    /// draft-murchison-sasl-login.
+    const LOGIN = 1 << 1;
+    /// RFC 2195.
+    const CRAM_MD5 = 1 << 2;
+    /// Google and Microsoft OAuth 2.0.
+    const XOAUTH2 = 1 << 3;
+    /// RFC 7628.
+    const OAUTHBEARER = 1 << 4;
+    /// RFC 5802.
+    const SCRAM_SHA_1 = 1 << 5;
+    /// RFC 5802, with channel binding.
+    const SCRAM_SHA_1_PLUS = 1 << 6;
+    /// RFC 7677.
+    const SCRAM_SHA_256 = 1 << 7;
+    /// RFC 7677, with channel binding.
+    const SCRAM_SHA_256_PLUS = 1 << 8;
 }
-
-/// SASL mechanisms offered by the `AUTH` keyword (RFC 4954), as bits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct AuthMechanisms(u16);
 
 impl AuthMechanisms {
-    /// RFC 4616.
-    pub const PLAIN: AuthMechanisms = AuthMechanisms(1 << 0);
-    /// draft-murchison-sasl-login.
-    pub const LOGIN: AuthMechanisms = AuthMechanisms(1 << 1);
-    /// RFC 2195.
-    pub const CRAM_MD5: AuthMechanisms = AuthMechanisms(1 << 2);
-    /// Google and Microsoft OAuth 2.0.
-    pub const XOAUTH2: AuthMechanisms = AuthMechanisms(1 << 3);
-    /// RFC 7628.
-    pub const OAUTHBEARER: AuthMechanisms = AuthMechanisms(1 << 4);
-    /// RFC 5802.
-    pub const SCRAM_SHA_1: AuthMechanisms = AuthMechanisms(1 << 5);
-    /// RFC 5802, with channel binding.
-    pub const SCRAM_SHA_1_PLUS: AuthMechanisms = AuthMechanisms(1 << 6);
-    /// RFC 7677.
-    pub const SCRAM_SHA_256: AuthMechanisms = AuthMechanisms(1 << 7);
-    /// RFC 7677, with channel binding.
-    pub const SCRAM_SHA_256_PLUS: AuthMechanisms = AuthMechanisms(1 << 8);
-    /// Every defined bit.
-    pub const ALL: AuthMechanisms = AuthMechanisms((1 << 9) - 1);
-
     /// The mechanism names, upper case, in bit order.
     pub const NAMES: [(&'static str, AuthMechanisms); 9] = [
         ("PLAIN", AuthMechanisms::PLAIN),
@@ -111,38 +83,6 @@ impl AuthMechanisms {
         ("SCRAM-SHA-256", AuthMechanisms::SCRAM_SHA_256),
         ("SCRAM-SHA-256-PLUS", AuthMechanisms::SCRAM_SHA_256_PLUS),
     ];
-
-    /// No bit set.
-    pub const fn empty() -> AuthMechanisms {
-        AuthMechanisms(0)
-    }
-    /// The raw bits.
-    pub const fn bits(self) -> u16 {
-        self.0
-    }
-    /// Whether no known mechanism is offered.
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    /// Whether every bit of `other` is set.
-    pub const fn contains(self, other: AuthMechanisms) -> bool {
-        self.0 & other.0 == other.0
-    }
-    /// The bits of both.
-    pub const fn union(self, other: AuthMechanisms) -> AuthMechanisms {
-        AuthMechanisms(self.0 | other.0)
-    }
-    /// Sets the bits of `other`.
-    pub fn insert(&mut self, other: AuthMechanisms) {
-        self.0 |= other.0;
-    }
-}
-
-impl core::ops::BitOr for AuthMechanisms {
-    type Output = AuthMechanisms;
-    fn bitor(self, rhs: AuthMechanisms) -> AuthMechanisms {
-        self.union(rhs)
-    }
 }
 
 /// RFC 9422 `LIMITS` parameters. `None` when not advertised or not valid (zero, not digits,

@@ -113,45 +113,88 @@ impl Command {
     }
 }
 
-/// Caller-selected behaviour changes; `Options::default()` is the policy as written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Options(u32);
+/// A set of bits: the type, its constants (each with its doc), `ALL` (the union of them), and
+/// the methods every such set has. Used for [`Options`], [`Flags`], [`Extensions`] and
+/// [`AuthMechanisms`].
+macro_rules! bitset {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident($int:ty);
+        $(#[$all_meta:meta])*
+        ALL;
+        $(
+            $(#[$flag_meta:meta])*
+            const $flag:ident = $value:expr;
+        )*
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+        pub struct $name($int);
 
-/// cbindgen:ignore
-impl Options {
-    /// Bare LF, mixed codes, long lines and non-standard codes make a reply malformed.
-    pub const STRICT: Options = Options(1);
-    /// 552 to RCPT without an enhanced code stays permanent (as Postfix does).
-    pub const PERMANENT_552: Options = Options(2);
-    /// LMTP: the replies after the final dot are one per recipient (RFC 2033).
-    pub const LMTP: Options = Options(4);
-    /// Every known option bit.
-    pub const ALL: Options = Options(7);
+        /// cbindgen:ignore
+        impl $name {
+            $(
+                $(#[$flag_meta])*
+                pub const $flag: $name = $name($value);
+            )*
+            $(#[$all_meta])*
+            pub const ALL: $name = $name(0 $(| $value)*);
 
-    /// The options with these bits, or `None` if a bit is unknown.
-    pub const fn from_bits(bits: u32) -> Option<Options> {
-        if bits & !Options::ALL.0 == 0 {
-            Some(Options(bits))
-        } else {
-            None
+            /// No bit set.
+            pub const fn empty() -> $name {
+                $name(0)
+            }
+            /// The raw bits.
+            pub const fn bits(self) -> $int {
+                self.0
+            }
+            /// The set with these bits, or `None` if a bit is unknown.
+            pub const fn from_bits(bits: $int) -> Option<$name> {
+                if bits & !$name::ALL.0 == 0 {
+                    Some($name(bits))
+                } else {
+                    None
+                }
+            }
+            /// Whether no bit is set.
+            pub const fn is_empty(self) -> bool {
+                self.0 == 0
+            }
+            /// Whether every bit of `other` is set.
+            pub const fn contains(self, other: $name) -> bool {
+                self.0 & other.0 == other.0
+            }
+            /// The bits of both.
+            pub const fn union(self, other: $name) -> $name {
+                $name(self.0 | other.0)
+            }
+            /// Sets the bits of `other`.
+            pub fn insert(&mut self, other: $name) {
+                self.0 |= other.0;
+            }
         }
-    }
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-    pub const fn contains(self, other: Options) -> bool {
-        self.0 & other.0 == other.0
-    }
-    pub const fn union(self, other: Options) -> Options {
-        Options(self.0 | other.0)
-    }
-}
 
-impl core::ops::BitOr for Options {
-    type Output = Options;
-    fn bitor(self, rhs: Options) -> Options {
-        self.union(rhs)
-    }
+        impl core::ops::BitOr for $name {
+            type Output = $name;
+            fn bitor(self, rhs: $name) -> $name {
+                self.union(rhs)
+            }
+        }
+    };
+}
+pub(crate) use bitset;
+
+bitset! {
+    /// Caller-selected behaviour changes; `Options::default()` is the policy as written.
+    pub struct Options(u32);
+    /// Every known option bit.
+    ALL;
+    /// Bare LF, mixed codes, long lines and non-standard codes make a reply malformed.
+    const STRICT = 1;
+    /// 552 to RCPT without an enhanced code stays permanent (as Postfix does).
+    const PERMANENT_552 = 2;
+    /// LMTP: the replies after the final dot are one per recipient (RFC 2033).
+    const LMTP = 4;
 }
 
 /// What the reply answers and where the transaction stands.
@@ -238,66 +281,33 @@ impl Scope {
     }
 }
 
-/// Facts about a reply worth logging or acting on, as bits (the same bits as the C ABI).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Flags(u32);
-
-/// cbindgen:ignore
-impl Flags {
-    /// More than one line.
-    pub const MULTILINE: Flags = Flags(1 << 0);
-    /// A line ended in LF without CR.
-    pub const BARE_LF: Flags = Flags(1 << 1);
-    /// The lines do not all carry the same reply code.
-    pub const CODE_MISMATCH: Flags = Flags(1 << 2);
-    /// The enhanced code's class differs from the reply code's first digit.
-    pub const CLASS_MISMATCH: Flags = Flags(1 << 3);
-    /// The second digit is over 5, or the first is not 2 to 5.
-    pub const NONSTANDARD_CODE: Flags = Flags(1 << 4);
-    /// A positive code the command does not use (3xx to RCPT, 2xx to DATA, ...).
-    pub const UNEXPECTED_CODE: Flags = Flags(1 << 5);
-    /// The server broke the protocol: end the session, keep the mail.
-    pub const PROTOCOL_ERROR: Flags = Flags(1 << 6);
-    /// Close the connection after this reply.
-    pub const CLOSE_CONNECTION: Flags = Flags(1 << 7);
-    /// A batch limit read from an RFC 821 style 552.
-    pub const LEGACY_552: Flags = Flags(1 << 8);
-    /// A DATA reply in a transaction with no accepted recipient: it says nothing about any.
-    pub const NO_RECIPIENTS: Flags = Flags(1 << 9);
-    /// A line longer than 512 octets.
-    pub const LONG_LINE: Flags = Flags(1 << 10);
+bitset! {
+    /// Facts about a reply worth logging or acting on, as bits (the same bits as the C ABI).
+    pub struct Flags(u32);
     /// Every defined flag.
-    pub const ALL: Flags = Flags((1 << 11) - 1);
-
-    pub const fn empty() -> Flags {
-        Flags(0)
-    }
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-    pub const fn from_bits(bits: u32) -> Option<Flags> {
-        if bits & !Flags::ALL.0 == 0 {
-            Some(Flags(bits))
-        } else {
-            None
-        }
-    }
-    pub const fn contains(self, other: Flags) -> bool {
-        self.0 & other.0 == other.0
-    }
-    pub const fn union(self, other: Flags) -> Flags {
-        Flags(self.0 | other.0)
-    }
-    pub fn insert(&mut self, other: Flags) {
-        self.0 |= other.0;
-    }
-}
-
-impl core::ops::BitOr for Flags {
-    type Output = Flags;
-    fn bitor(self, rhs: Flags) -> Flags {
-        self.union(rhs)
-    }
+    ALL;
+    /// More than one line.
+    const MULTILINE = 1 << 0;
+    /// A line ended in LF without CR.
+    const BARE_LF = 1 << 1;
+    /// The lines do not all carry the same reply code.
+    const CODE_MISMATCH = 1 << 2;
+    /// The enhanced code's class differs from the reply code's first digit.
+    const CLASS_MISMATCH = 1 << 3;
+    /// The second digit is over 5, or the first is not 2 to 5.
+    const NONSTANDARD_CODE = 1 << 4;
+    /// A positive code the command does not use (3xx to RCPT, 2xx to DATA, ...).
+    const UNEXPECTED_CODE = 1 << 5;
+    /// The server broke the protocol: end the session, keep the mail.
+    const PROTOCOL_ERROR = 1 << 6;
+    /// Close the connection after this reply.
+    const CLOSE_CONNECTION = 1 << 7;
+    /// A batch limit read from an RFC 821 style 552.
+    const LEGACY_552 = 1 << 8;
+    /// A DATA reply in a transaction with no accepted recipient: it says nothing about any.
+    const NO_RECIPIENTS = 1 << 9;
+    /// A line longer than 512 octets.
+    const LONG_LINE = 1 << 10;
 }
 
 /// An RFC 3463 enhanced status code, `class.subject.detail`, as the server sent it.

@@ -316,6 +316,9 @@ fn command_name(c: Command) -> &'static str {
         Command::Help => "HELP",
         Command::Noop => "NOOP",
         Command::Quit => "QUIT",
+        Command::Etrn => "ETRN",
+        Command::Burl => "BURL",
+        Command::BurlLast => "BURL_LAST",
     }
 }
 

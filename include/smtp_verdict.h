@@ -686,9 +686,12 @@ typedef struct smtp_result {
    */
   uint32_t lines;
   /**
-   * Always 0 for now; keeps the following fields aligned.
+   * On `SMTP_VERDICT_BATCH_LIMIT`, the most recipients each following transaction may carry:
+   * the `accepted_recipients` the server took in this one (RFC 5321 4.5.3.1.10; after a
+   * whole-transaction limit, RSET and resend them all in transactions this large). 0 on
+   * every other verdict. (Named `reserved`, always 0, before 0.2.)
    */
-  uint32_t reserved;
+  uint32_t batch_size;
   /**
    * Bytes of input this reply took, line ends included: the next reply starts at
    * `data + consumed`.
@@ -782,6 +785,60 @@ typedef struct smtp_ehlo_capabilities {
    */
   size_t consumed;
 } smtp_ehlo_capabilities;
+
+/**
+ * One line of a reply, as `smtp_reply_line_at` read it. Offsets are into the `data` given to
+ * it; nothing is NUL-terminated.
+ */
+typedef struct smtp_reply_line {
+  /**
+   * `sizeof(smtp_reply_line)` as the caller knows it; never written by the library.
+   */
+  uint32_t struct_size;
+  /**
+   * The line's reply code (0 unless the status is `SMTP_STATUS_OK`).
+   */
+  uint32_t code;
+  /**
+   * The line's enhanced code as sent: all three 0 when it has none, and on 3xx lines
+   * (RFC 2034), as in `smtp_result`.
+   */
+  uint32_t enhanced_class;
+  /**
+   * The enhanced code's subject: the 5 of 4.5.3.
+   */
+  uint32_t enhanced_subject;
+  /**
+   * The enhanced code's detail: the 3 of 4.5.3.
+   */
+  uint32_t enhanced_detail;
+  /**
+   * 1 on the reply's final line (a space after the code), 0 on a `250-` line.
+   */
+  uint32_t last;
+  /**
+   * Where the line starts: the `offset` passed in.
+   */
+  size_t line_offset;
+  /**
+   * The line's length without its line end (CRLF or a bare LF).
+   */
+  size_t line_len;
+  /**
+   * Where the text after the code and enhanced code starts (blanks after an enhanced code
+   * are not text).
+   */
+  size_t text_offset;
+  /**
+   * The text's length: 0 for a code-only line (`250`).
+   */
+  size_t text_len;
+  /**
+   * Where the next line starts, just past this one's line end: the `offset` of the next
+   * call. Also set with `SMTP_STATUS_MALFORMED`, to step over the line; else 0.
+   */
+  size_t next_offset;
+} smtp_reply_line;
 
 /**
  * One recipient's record. The caller allocates an array of them (one per recipient, in any
@@ -1073,6 +1130,13 @@ const char *smtp_verdict_version(void);
  * zeroed); `SMTP_STATUS_NULL_ARGUMENT` and `SMTP_STATUS_INVALID_ARGUMENT` as for
  * `smtp_classify_reply`. Allocates nothing, keeps no state: safe from any number of threads.
  *
+ * What to do on `SMTP_STATUS_REFUSED`: this function reads capabilities and does not judge a
+ * refusal. Classify the same bytes with `SMTP_CMD_EHLO` (or `SMTP_CMD_LHLO`) for what to do: 500
+ * and 502 mean "send HELO instead"; 421 is `SMTP_VERDICT_RETRY` with
+ * `SMTP_FLAG_CLOSE_CONNECTION` (close, no HELO); another 4xx or 5xx (554: this client is
+ * refused) ends the session with the verdict given, and QUIT is sent. Both functions read the
+ * reply with the same parser, so their `consumed` agree.
+ *
  * # Safety
  * `data` points to `len` readable bytes (or is NULL with `len` 0); `out` is NULL or points to a
  * writable `smtp_ehlo_capabilities` at least as large as its `struct_size` says.
@@ -1080,6 +1144,39 @@ const char *smtp_verdict_version(void);
 smtp_verdict_status smtp_parse_ehlo(const uint8_t *data,
                                     size_t len,
                                     struct smtp_ehlo_capabilities *out);
+
+/**
+ * Reads the line that starts at `offset` in `data[0..len)`, with the grammar that classifies
+ * replies. To walk a reply that `smtp_classify_reply` answered, pass the same `data` and
+ * `result.consumed` as `len`, start at `offset` 0 and go on at `next_offset` while it is below
+ * `len`:
+ *
+ * ```c
+ * smtp_reply_line line = SMTP_REPLY_LINE_INIT;
+ * for (size_t at = 0; at < r.consumed; at = line.next_offset) {
+ *     if (smtp_reply_line_at(buf, r.consumed, at, &line) != SMTP_STATUS_OK)
+ *         break;
+ *     printf("%u %.*s\n", line.code, (int)line.text_len, (const char *)buf + line.text_offset);
+ * }
+ * ```
+ *
+ * Returns `SMTP_STATUS_OK` with `out` filled in; `SMTP_STATUS_INCOMPLETE` when no line end
+ * follows `offset` (or `offset` is `len`); `SMTP_STATUS_TOO_LONG` when none comes within
+ * `SMTP_MAX_LINE_LEN` bytes; `SMTP_STATUS_MALFORMED` when the line is not a reply line
+ * (`next_offset` steps over it); `SMTP_STATUS_NULL_ARGUMENT` when `out` is NULL or `data` is
+ * NULL with `len` above 0; `SMTP_STATUS_INVALID_ARGUMENT` when `offset` is past `len` or
+ * `out->struct_size` is too small; `SMTP_STATUS_PANIC` never in practice. With any status but
+ * `SMTP_STATUS_OK`, every field of `out` but `struct_size` and `next_offset` is 0 (`out` is not
+ * written when it is unusable). At most `SMTP_MAX_LINE_LEN` bytes from `offset` are read.
+ *
+ * # Safety
+ * `data` is NULL or points to `len` readable bytes; `out` is NULL or points to a writable
+ * `smtp_reply_line` whose `struct_size` is set. Thread-safe: nothing is shared between calls.
+ */
+smtp_verdict_status smtp_reply_line_at(const uint8_t *data,
+                                       size_t len,
+                                       size_t offset,
+                                       struct smtp_reply_line *out);
 
 /**
  * The key of the domain of an address (the part after its last `@`, without case; an
@@ -1263,6 +1360,8 @@ const char *smtp_plan_recipient_state_name(uint32_t state);
 #define SMTP_PLAN_STEP_INIT { (uint32_t)sizeof(smtp_plan_step), 0, 0, 0 }
 /** An smtp_plan_reply ready to be filled: struct_size set, every other field 0. */
 #define SMTP_PLAN_REPLY_INIT { (uint32_t)sizeof(smtp_plan_reply), 0, 0, 0 }
+/** An smtp_reply_line ready to be filled: struct_size set, every other field 0. */
+#define SMTP_REPLY_LINE_INIT { (uint32_t)sizeof(smtp_reply_line), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 #endif  /* SMTP_VERDICT_INIT_MACROS */
 
 /*

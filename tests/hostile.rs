@@ -11,10 +11,12 @@
 use core::mem::size_of;
 use core::ptr;
 
+mod common;
+
 use smtp_verdict::ffi::{
     smtp_classify_reply, smtp_classify_reply_incremental, smtp_context, smtp_enhanced_code_text,
-    smtp_result, smtp_scanner, smtp_scanner_reset, smtp_scope_name, smtp_status_name,
-    smtp_verdict_name, smtp_verdict_status,
+    smtp_reply_line, smtp_reply_line_at, smtp_result, smtp_scanner, smtp_scanner_reset,
+    smtp_scope_name, smtp_status_name, smtp_verdict_name, smtp_verdict_status,
 };
 use smtp_verdict::{Command, Context, Error, MAX_LINE_LEN, MAX_REPLY_LEN, Options, classify};
 
@@ -196,8 +198,16 @@ fn check(bytes: &[u8], ctx: &smtp_context, chunk: usize) -> (smtp_verdict_status
     );
     assert_eq!(out.struct_size, size_of::<smtp_result>() as u32);
     assert!(out.consumed <= bytes.len());
-    assert_eq!(out.reserved, 0);
     let rust = classify(bytes, &rust_context(ctx));
+    let batch_size = rust.as_ref().map_or(0, |c| c.batch_size);
+    assert_eq!(
+        out.batch_size,
+        if status == SMTP_STATUS_OK {
+            batch_size
+        } else {
+            0
+        }
+    );
     match status {
         SMTP_STATUS_OK => {
             let c = rust.as_ref().unwrap();
@@ -679,7 +689,14 @@ fn misaligned_structs_are_refused() {
 #[test]
 fn unknown_commands_and_option_bits() {
     let reply = b"250 ok\r\n";
-    let bad_commands = [19, 20, 255, 1 << 16, i32::MAX as u32, u32::MAX];
+    let bad_commands = [
+        Command::ALL.len() as u32,
+        Command::ALL.len() as u32 + 1,
+        255,
+        1 << 16,
+        i32::MAX as u32,
+        u32::MAX,
+    ];
     let bad_options = [8, 16, 1 << 31, u32::MAX, 7 | 8, 1 | 1 << 20];
     let mut cases: Vec<smtp_context> = bad_commands.iter().map(|&c| context(c, 1, 0)).collect();
     cases.extend(bad_options.iter().map(|&o| context(8, 1, o)));
@@ -694,7 +711,7 @@ fn unknown_commands_and_option_bits() {
     } else {
         (&[0, 1, 2, 3, 4, 5, 6, 7], &[0, 1, u32::MAX])
     };
-    for command in 0..=18 {
+    for command in 0..Command::ALL.len() as u32 {
         for &options in all_options {
             for &accepted in counts {
                 let ctx = smtp_context {
@@ -1042,4 +1059,129 @@ fn odd_line_among_plain_continuation_lines() {
         }
     }
     assert_eq!(cases, lens.len() * befores.len() * odd.len());
+}
+
+/// `smtp_reply_line_at` over `data` (ending at a guard page) at `offset`.
+fn reply_line_at(data: &Region, offset: usize) -> (smtp_verdict_status, smtp_reply_line) {
+    let out = Region::with_struct(smtp_reply_line {
+        struct_size: size_of::<smtp_reply_line>() as u32,
+        ..smtp_reply_line::default()
+    });
+    // SAFETY: `data` covers exactly its bytes and `out` exactly one struct.
+    let status = unsafe { smtp_reply_line_at(data.ptr, data.size, offset, out.ptr.cast()) };
+    (status, out.get())
+}
+
+/// Every vector's reply walked line by line from C agrees with the Rust reader; every line,
+/// whatever follows it, is read without a byte past the buffer.
+#[test]
+fn reply_lines_from_c() {
+    let mut lines = 0;
+    for v in common::vectors::load() {
+        let data = Region::with_bytes(&v.reply);
+        let parsed = smtp_verdict::parse(&v.reply, v.options).ok();
+        let mut rust = parsed.iter().flat_map(|r| r.parsed_lines());
+        let mut at = 0;
+        while at < v.reply.len() {
+            let (status, line) = reply_line_at(&data, at);
+            match status {
+                SMTP_STATUS_OK => {
+                    if parsed.is_some() {
+                        let r = rust.next().expect("C reads a line Rust does not");
+                        assert_eq!(line.code, u32::from(r.code()), "{}", v.id);
+                        assert_eq!(line.last, u32::from(r.is_last()));
+                        assert_eq!(
+                            line.line_offset..line.line_offset + line.line_len,
+                            r.range()
+                        );
+                        assert_eq!(
+                            line.text_offset..line.text_offset + line.text_len,
+                            r.text_range()
+                        );
+                        let e = r.enhanced().map_or((0, 0, 0), |e| {
+                            (
+                                u32::from(e.class()),
+                                u32::from(e.subject()),
+                                u32::from(e.detail()),
+                            )
+                        });
+                        assert_eq!(
+                            (
+                                line.enhanced_class,
+                                line.enhanced_subject,
+                                line.enhanced_detail
+                            ),
+                            e
+                        );
+                    }
+                    assert!(line.next_offset > at && line.next_offset <= v.reply.len());
+                    lines += 1;
+                    at = line.next_offset;
+                }
+                SMTP_STATUS_MALFORMED => {
+                    assert!(parsed.is_none(), "{}", v.id);
+                    assert!(line.next_offset > at && line.next_offset <= v.reply.len());
+                    at = line.next_offset;
+                }
+                SMTP_STATUS_INCOMPLETE | SMTP_STATUS_TOO_LONG => {
+                    assert!(parsed.is_none(), "{}: {status:?}", v.id);
+                    assert_eq!(
+                        line,
+                        smtp_reply_line {
+                            struct_size: line.struct_size,
+                            ..Default::default()
+                        }
+                    );
+                    break;
+                }
+                other => panic!("{}: {other:?}", v.id),
+            }
+        }
+        assert!(
+            rust.next().is_none(),
+            "{}: Rust reads a line C does not",
+            v.id
+        );
+    }
+    assert!(lines > 500, "{lines}");
+}
+
+#[test]
+fn reply_line_arguments() {
+    let data = Region::with_bytes(b"250-a\r\n250 b\r\n");
+    assert_eq!(reply_line_at(&data, 15).0, SMTP_STATUS_INVALID_ARGUMENT);
+    assert_eq!(reply_line_at(&data, 14).0, SMTP_STATUS_INCOMPLETE);
+    assert_eq!(reply_line_at(&data, 3).0, SMTP_STATUS_MALFORMED);
+    let (status, line) = reply_line_at(&data, 7);
+    assert_eq!(
+        (status, line.last, line.text_offset, line.text_len),
+        (SMTP_STATUS_OK, 1, 11, 1)
+    );
+    // SAFETY: NULL pointers are what is tested.
+    unsafe {
+        let mut line = smtp_reply_line {
+            struct_size: size_of::<smtp_reply_line>() as u32,
+            ..Default::default()
+        };
+        assert_eq!(
+            smtp_reply_line_at(data.ptr, 14, 0, ptr::null_mut()),
+            SMTP_STATUS_NULL_ARGUMENT
+        );
+        assert_eq!(
+            smtp_reply_line_at(ptr::null(), 1, 0, &mut line),
+            SMTP_STATUS_NULL_ARGUMENT
+        );
+        assert_eq!(
+            smtp_reply_line_at(ptr::null(), 0, 0, &mut line),
+            SMTP_STATUS_INCOMPLETE
+        );
+        line.struct_size -= 1;
+        assert_eq!(
+            smtp_reply_line_at(data.ptr, 14, 0, &mut line),
+            SMTP_STATUS_INVALID_ARGUMENT
+        );
+    }
+    let long = Region::with_bytes(&[b'2'; MAX_LINE_LEN + 1]);
+    assert_eq!(reply_line_at(&long, 0).0, SMTP_STATUS_TOO_LONG);
+    assert_eq!(reply_line_at(&long, 2).0, SMTP_STATUS_INCOMPLETE);
 }

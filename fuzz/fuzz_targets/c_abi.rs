@@ -332,7 +332,11 @@ fn check_out(
     len: usize,
 ) {
     use smtp_verdict_status::*;
-    assert_eq!(out.reserved, 0);
+    let batch_size = match (status, rust) {
+        (SMTP_STATUS_OK, Ok(c)) => c.batch_size,
+        _ => 0,
+    };
+    assert_eq!(out.batch_size, batch_size);
     assert!(out.consumed <= len);
     match status {
         SMTP_STATUS_OK => {

@@ -34,7 +34,7 @@ pub(super) fn result_to_c(c: &Classification) -> smtp_result {
         enhanced_detail: e.map_or(0, |e| u32::from(e.detail())),
         flags: c.flags.bits(),
         lines: c.lines,
-        reserved: 0,
+        batch_size: c.batch_size,
         consumed: c.consumed,
         text_offset: c.text.start,
         text_len: c.text.len(),

@@ -151,6 +151,13 @@ impl Store for smtp_ehlo_capabilities {}
 /// zeroed); `SMTP_STATUS_NULL_ARGUMENT` and `SMTP_STATUS_INVALID_ARGUMENT` as for
 /// `smtp_classify_reply`. Allocates nothing, keeps no state: safe from any number of threads.
 ///
+/// What to do on `SMTP_STATUS_REFUSED`: this function reads capabilities and does not judge a
+/// refusal. Classify the same bytes with `SMTP_CMD_EHLO` (or `SMTP_CMD_LHLO`) for what to do: 500
+/// and 502 mean "send HELO instead"; 421 is `SMTP_VERDICT_RETRY` with
+/// `SMTP_FLAG_CLOSE_CONNECTION` (close, no HELO); another 4xx or 5xx (554: this client is
+/// refused) ends the session with the verdict given, and QUIT is sent. Both functions read the
+/// reply with the same parser, so their `consumed` agree.
+///
 /// # Safety
 /// `data` points to `len` readable bytes (or is NULL with `len` 0); `out` is NULL or points to a
 /// writable `smtp_ehlo_capabilities` at least as large as its `struct_size` says.

@@ -30,5 +30,7 @@ mod names;
 pub use names::*;
 mod ehlo;
 pub use ehlo::*;
+mod lines;
+pub use lines::*;
 mod plan;
 pub use plan::*;

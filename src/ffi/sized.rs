@@ -127,7 +127,7 @@ pub(super) unsafe fn write_result(dst: *mut smtp_result, value: &smtp_result, le
         enhanced_detail,
         flags,
         lines,
-        reserved,
+        batch_size,
         consumed,
         text_offset,
         text_len,
@@ -142,7 +142,7 @@ pub(super) unsafe fn write_result(dst: *mut smtp_result, value: &smtp_result, le
         (&raw mut (*dst).enhanced_detail).write(enhanced_detail);
         (&raw mut (*dst).flags).write(flags);
         (&raw mut (*dst).lines).write(lines);
-        (&raw mut (*dst).reserved).write(reserved);
+        (&raw mut (*dst).batch_size).write(batch_size);
         (&raw mut (*dst).consumed).write(consumed);
         (&raw mut (*dst).text_offset).write(text_offset);
         (&raw mut (*dst).text_len).write(text_len);

@@ -269,8 +269,11 @@ pub struct smtp_result {
     pub flags: u32,
     /// Number of lines in the reply.
     pub lines: u32,
-    /// Always 0 for now; keeps the following fields aligned.
-    pub reserved: u32,
+    /// On `SMTP_VERDICT_BATCH_LIMIT`, the most recipients each following transaction may carry:
+    /// the `accepted_recipients` the server took in this one (RFC 5321 4.5.3.1.10; after a
+    /// whole-transaction limit, RSET and resend them all in transactions this large). 0 on
+    /// every other verdict. (Named `reserved`, always 0, before 0.2.)
+    pub batch_size: u32,
     /// Bytes of input this reply took, line ends included: the next reply starts at
     /// `data + consumed`.
     pub consumed: usize,

@@ -12,7 +12,6 @@ mod reply;
 mod scanner;
 mod search;
 
-#[allow(unused_imports)] // the C line reader (src/ffi/lines.rs) comes next
 pub(crate) use line::line_at;
 pub use line::{ReplyLine, ReplyLines};
 pub use reply::{Lines, Reply};

@@ -334,6 +334,58 @@ static void ehlo_capabilities(void) {
     CHECK(strcmp(smtp_status_name(SMTP_STATUS_REFUSED), "SMTP_STATUS_REFUSED") == 0);
 }
 
+/* A classified reply walked line by line, as an agent that logs a refusal's lines does; and the
+ * batch size a whole-transaction limit leaves. */
+static void reply_lines(void) {
+    static const char reply[] = "250-mx.example.com\r\n250-SIZE 1000\n250 2.0.0\r\n";
+    static const struct {
+        uint32_t code, last, enhanced_class;
+        const char *text;
+    } want[] = {{250, 0, 0, "mx.example.com"}, {250, 0, 0, "SIZE 1000"}, {250, 1, 2, ""}};
+    const uint8_t *data = (const uint8_t *)reply;
+    smtp_context ctx = SMTP_CONTEXT_INIT;
+    smtp_result r = SMTP_RESULT_INIT;
+    smtp_reply_line line = SMTP_REPLY_LINE_INIT;
+    size_t n = 0;
+    CHECK_EQ(smtp_classify_reply(data, sizeof reply - 1, &ctx, &r), SMTP_STATUS_OK);
+    for (size_t at = 0; at < r.consumed; at = line.next_offset, n++) {
+        CHECK_EQ(smtp_reply_line_at(data, r.consumed, at, &line), SMTP_STATUS_OK);
+        if (n >= 3)
+            break;
+        CHECK_EQ(line.code, want[n].code);
+        CHECK_EQ(line.last, want[n].last);
+        CHECK_EQ(line.enhanced_class, want[n].enhanced_class);
+        CHECK_EQ(line.line_offset, at);
+        CHECK_EQ(line.text_len, strlen(want[n].text));
+        CHECK(memcmp(data + line.text_offset, want[n].text, line.text_len) == 0);
+    }
+    CHECK_EQ(n, 3);
+    CHECK_EQ(r.lines, 3);
+    CHECK_EQ(smtp_reply_line_at(data, 5, 0, &line), SMTP_STATUS_INCOMPLETE);
+    CHECK_EQ(line.next_offset, 0);
+    CHECK_EQ(smtp_reply_line_at(data, 2, 3, &line), SMTP_STATUS_INVALID_ARGUMENT);
+
+    /* Exim's recipients_max_reject: DATA refused after a batch-limited RCPT, 3 accepted. */
+    static const char data_refused[] = "554 Too many recipients\r\n";
+    ctx.command = SMTP_CMD_DATA;
+    ctx.accepted_recipients = 3;
+    ctx.limited_recipients = 1;
+    CHECK_EQ(smtp_classify_reply((const uint8_t *)data_refused, sizeof data_refused - 1, &ctx, &r),
+             SMTP_STATUS_OK);
+    CHECK_EQ(r.verdict, SMTP_VERDICT_BATCH_LIMIT);
+    CHECK_EQ(r.scope, SMTP_SCOPE_TRANSACTION);
+    CHECK_EQ(r.batch_size, 3);
+    ctx.command = SMTP_CMD_BURL_LAST;
+    CHECK_EQ(smtp_classify_reply((const uint8_t *)data_refused, sizeof data_refused - 1, &ctx, &r),
+             SMTP_STATUS_OK);
+    CHECK_EQ(r.verdict, SMTP_VERDICT_BATCH_LIMIT);
+    ctx.limited_recipients = 0;
+    CHECK_EQ(smtp_classify_reply((const uint8_t *)data_refused, sizeof data_refused - 1, &ctx, &r),
+             SMTP_STATUS_OK);
+    CHECK_EQ(r.verdict, SMTP_VERDICT_PERMANENT);
+    CHECK_EQ(r.batch_size, 0);
+}
+
 /* --- The delivery planner (smtp_plan_*) driven from C. --- */
 
 #define EXPECT_STEP(plan, act, rcpt)                                 \
@@ -658,6 +710,7 @@ static void plan_bad_arguments(void) {
 int main(void) {
     initializers();
     ehlo_capabilities();
+    reply_lines();
     recipient_limits();
     pipelined_stream();
     incremental_one_byte_at_a_time();

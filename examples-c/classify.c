@@ -8,15 +8,17 @@
  * Options:
  *   -c CMD[,CMD...]  the command each reply answers, in order (the last one repeats):
  *                    GREETING EHLO HELO LHLO STARTTLS AUTH MAIL RCPT DATA DATA_END BDAT
- *                    BDAT_LAST RSET VRFY EXPN HELP NOOP QUIT UNKNOWN (default UNKNOWN)
+ *                    BDAT_LAST RSET VRFY EXPN HELP NOOP QUIT ETRN BURL BURL_LAST UNKNOWN
+ *                    (default UNKNOWN)
  *   -a N             recipients accepted so far in the transaction (default 0); RCPT
  *                    replies that succeed add one, MAIL starts again from 0
  *   -l N             recipients of the transaction that got a batch limit (default 0)
  *   -s               strict parsing        -p  552 to RCPT stays permanent
- *   -L               LMTP                  -h  this help
+ *   -L               LMTP                  -v  each line of a reply too
+ *   -h               this help
  *
  * One line per reply: verdict, scope, code, enhanced code and its registry title, flags,
- * text. Exit status: 0 if every reply was classified, 1 if one could not be, 2 on bad usage.
+ * batch size (on a batch limit), text; with -v, then each of its lines' code and text. Exit status: 0 if every reply was classified, 1 if one could not be, 2 on bad usage.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 static const char *const command_names[] = {
     "UNKNOWN", "GREETING", "EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA",
     "DATA_END", "BDAT", "BDAT_LAST", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT",
+    "ETRN", "BURL", "BURL_LAST",
 };
 #define COMMAND_COUNT (sizeof command_names / sizeof command_names[0])
 #define MAX_COMMANDS 64
@@ -54,10 +57,11 @@ struct session {
     size_t command_count;
     size_t replies; /* replies classified so far: picks the command */
     smtp_context ctx;
+    int verbose; /* -v: print each line of a reply */
 };
 
 static void usage(FILE *to) {
-    fputs("usage: classify [-c CMD[,CMD...]] [-a N] [-l N] [-s] [-p] [-L] [REPLY...]\n"
+    fputs("usage: classify [-c CMD[,CMD...]] [-a N] [-l N] [-s] [-p] [-L] [-v] [REPLY...]\n"
           "       classify [options] < stream-of-replies\n",
           to);
 }
@@ -85,7 +89,20 @@ static void print_text(const uint8_t *text, size_t len) {
     }
 }
 
-static void print_result(smtp_verdict_status status, const smtp_result *r, const uint8_t *data) {
+/* Each line of the reply classified in *r, by the library's own line reader. */
+static void print_lines(const smtp_result *r, const uint8_t *data) {
+    smtp_reply_line line = SMTP_REPLY_LINE_INIT;
+    for (size_t at = 0; at < r->consumed; at = line.next_offset) {
+        if (smtp_reply_line_at(data, r->consumed, at, &line) != SMTP_STATUS_OK)
+            break;
+        printf("  %3u%c \"", (unsigned)line.code, line.last ? ' ' : '-');
+        print_text(data + line.text_offset, line.text_len);
+        printf("\"\n");
+    }
+}
+
+static void print_result(const struct session *s, smtp_verdict_status status,
+                         const smtp_result *r, const uint8_t *data) {
     printf("%-12s %-11s %3u", smtp_verdict_name(r->verdict), smtp_scope_name(r->scope),
            (unsigned)r->code);
     if (r->enhanced_class != 0) {
@@ -104,6 +121,8 @@ static void print_result(smtp_verdict_status status, const smtp_result *r, const
     }
     if (!any)
         putchar('-');
+    if (r->verdict == SMTP_VERDICT_BATCH_LIMIT)
+        printf(" batch=%u", (unsigned)r->batch_size);
     if (status != SMTP_STATUS_OK)
         printf(" error=%s", smtp_status_name(status));
     else {
@@ -112,6 +131,8 @@ static void print_result(smtp_verdict_status status, const smtp_result *r, const
         putchar('"');
     }
     putchar('\n');
+    if (s->verbose && status == SMTP_STATUS_OK)
+        print_lines(r, data);
 }
 
 /* Classifies the reply at the start of data; returns the status and fills *r. Keeps the
@@ -178,7 +199,7 @@ static int classify_arguments(struct session *s, char **args, int count) {
                 failed = 1;
                 break;
             }
-            print_result(status, &r, buf + at);
+            print_result(s, status, &r, buf + at);
             failed |= status != SMTP_STATUS_OK;
             at += r.consumed;
         }
@@ -209,7 +230,7 @@ static int classify_stream(struct session *s, int fd) {
             len += (size_t)n;
             continue;
         }
-        print_result(status, &r, buf);
+        print_result(s, status, &r, buf);
         failed |= status != SMTP_STATUS_OK;
         if (r.consumed == 0) /* a line too long to ever end: stop, as a client would */
             return 1;
@@ -224,7 +245,7 @@ int main(int argc, char **argv) {
     memset(&s, 0, sizeof s);
     s.ctx.struct_size = sizeof s.ctx;
     int opt;
-    while ((opt = getopt(argc, argv, "c:a:l:spLh")) != -1) {
+    while ((opt = getopt(argc, argv, "c:a:l:spLvh")) != -1) {
         switch (opt) {
         case 'c':
             if (parse_commands(optarg, &s) != 0)
@@ -235,6 +256,7 @@ int main(int argc, char **argv) {
         case 's': s.ctx.options |= SMTP_OPT_STRICT; break;
         case 'p': s.ctx.options |= SMTP_OPT_552_PERMANENT; break;
         case 'L': s.ctx.options |= SMTP_OPT_LMTP; break;
+        case 'v': s.verbose = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -379,71 +379,90 @@ pub(super) fn parse_lines<'a>(
             (flags, negative_line, enhanced) = (0, 0, 0);
             continue;
         }
-        let Some(lf) = find_lf(&input[search_from..window_end]) else {
-            if window_end == limit {
-                return Err(Error::TooLong { consumed: 0, lines });
+        // Each line is read by the one-line path's step, as if it began a reply.
+        let reply_end = input.len().min(MAX_REPLY_LEN);
+        let line = first_line(&input[start..reply_end], search_from - start, options);
+        match line {
+            FirstLine::Unfinished => {
+                if window_end == limit {
+                    return Err(Error::TooLong { consumed: 0, lines });
+                }
+                *resume = Scanner {
+                    scanned_to: window_end as u32,
+                    line_limit: limit as u32,
+                    line_start,
+                    lines,
+                    first_code,
+                    flags,
+                    negative_line,
+                    enhanced,
+                };
+                return Err(Error::Incomplete);
             }
-            *resume = Scanner {
-                scanned_to: window_end as u32,
-                line_limit: limit as u32,
-                line_start,
-                lines,
-                first_code,
-                flags,
-                negative_line,
-                enhanced,
-            };
-            return Err(Error::Incomplete);
-        };
-        let end = search_from + lf + 1;
-        lines += 1;
-        line_start = end as u32;
-        scanned_to = end as u32;
-        last_line_len = end - start;
-
-        let malformed = Error::Malformed {
-            consumed: end,
-            lines,
-        };
-        let Some(head) = reply_line(&input[start..end]) else {
-            return Err(malformed);
-        };
-        let code = u32::from(head.code);
-        if head.bare_lf {
-            flags |= Flags::BARE_LF.bits();
-        }
-        if end - start > RFC_LINE_LEN {
-            flags |= Flags::LONG_LINE.bits();
-        }
-        if lines == 1 {
-            first_code = code;
-        } else if code != first_code {
-            flags |= Flags::CODE_MISMATCH.bits();
-        }
-        let strict_faults = Flags::BARE_LF | Flags::CODE_MISMATCH | Flags::LONG_LINE;
-        if strict && (flags & strict_faults.bits() != 0 || !is_standard_code(head.code)) {
-            return Err(malformed);
-        }
-        negative_line |= u32::from((400..600).contains(&head.code));
-        if head.enhanced != 0 {
-            enhanced = head.enhanced;
-        }
-        if head.last {
-            let mut flags = Flags::from_bits(flags).unwrap_or_default();
-            if lines > 1 {
-                flags.insert(Flags::MULTILINE);
+            FirstLine::Reply(Err(e)) => {
+                return Err(match e {
+                    Error::Malformed { consumed, .. } => Error::Malformed {
+                        consumed: start + consumed,
+                        lines: lines + 1,
+                    },
+                    e => e,
+                });
             }
-            return Ok(Reply {
-                bytes: &input[..end],
-                code: head.code,
-                digits: head.digits,
-                enhanced,
-                flags,
-                lines,
-                negative_line: negative_line != 0,
-                text_start: start + head.text_start,
-                text_end: start + head.text_end,
-            });
+            FirstLine::More(line) => {
+                lines += 1;
+                let end = start + line.end as usize;
+                if lines == 1 {
+                    first_code = line.code;
+                } else if line.code != first_code {
+                    if strict {
+                        return Err(Error::Malformed {
+                            consumed: end,
+                            lines,
+                        });
+                    }
+                    flags |= Flags::CODE_MISMATCH.bits();
+                }
+                flags |= line.flags;
+                negative_line |= line.negative_line;
+                if line.enhanced != 0 {
+                    enhanced = line.enhanced;
+                }
+                line_start = end as u32;
+                scanned_to = end as u32;
+                last_line_len = line.end as usize;
+            }
+            FirstLine::Reply(Ok(last)) => {
+                lines += 1;
+                let end = start + last.bytes.len();
+                let mut flags = last.flags.union(Flags(flags));
+                if lines > 1 {
+                    flags.insert(Flags::MULTILINE);
+                    if u32::from(last.code) != first_code {
+                        if strict {
+                            return Err(Error::Malformed {
+                                consumed: end,
+                                lines,
+                            });
+                        }
+                        flags.insert(Flags::CODE_MISMATCH);
+                    }
+                }
+                return Ok(Reply {
+                    bytes: &input[..end],
+                    code: last.code,
+                    digits: last.digits,
+                    enhanced: if last.enhanced != 0 {
+                        last.enhanced
+                    } else {
+                        enhanced
+                    },
+                    flags,
+                    lines,
+                    negative_line: last.negative_line || negative_line != 0,
+                    text_start: start + last.text_start,
+                    text_end: start + last.text_end,
+                });
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 //! LF); the scanner joins lines into replies.
 
 use nom::{
-    Parser,
+    Mode, OutputMode, Parser,
     branch::alt,
     bytes::complete::take_while,
     combinator::{map, opt, peek, value},
@@ -37,14 +37,28 @@ pub(super) fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// The grammar's terminal: one byte for which `pred` holds (nom's `satisfy` for bytes,
-/// without the detour through `char`).
-#[inline(always)]
-pub(super) fn byte(pred: impl Fn(u8) -> bool) -> impl Fn(&[u8]) -> PResult<'_, u8> {
-    move |i| match i {
-        [b, rest @ ..] if pred(*b) => Ok((rest, *b)),
-        _ => Err(nom::Err::Error(())),
+/// The grammar's terminal: one byte for which the predicate holds (nom's `satisfy` for bytes,
+/// without the detour through `char`). A parser of its own, not a closure: nom's `Parser` for
+/// closures is not `#[inline]`, and in the C entry point the terminal stayed a call.
+#[derive(Clone, Copy)]
+pub(super) struct Byte<P>(P);
+
+impl<'a, P: Fn(u8) -> bool> Parser<&'a [u8]> for Byte<P> {
+    type Output = u8;
+    type Error = ();
+    #[inline(always)]
+    fn process<OM: OutputMode>(&mut self, i: &'a [u8]) -> nom::PResult<OM, &'a [u8], u8, ()> {
+        match i {
+            [b, rest @ ..] if (self.0)(*b) => Ok((rest, OM::Output::bind(|| *b))),
+            _ => Err(nom::Err::Error(OM::Error::bind(|| ()))),
+        }
     }
+}
+
+/// One byte for which `pred` holds.
+#[inline(always)]
+pub(super) fn byte<P: Fn(u8) -> bool>(pred: P) -> Byte<P> {
+    Byte(pred)
 }
 
 /// One ASCII digit, as its value.
@@ -68,7 +82,7 @@ pub(super) fn blanks(i: &[u8]) -> PResult<'_, &[u8]> {
 /// SP or HTAB.
 #[inline(always)]
 pub(super) fn blank(i: &[u8]) -> PResult<'_, u8> {
-    byte(is_blank)(i)
+    byte(is_blank).parse(i)
 }
 
 /// `line-end = CRLF / LF`; true for a bare LF (accepted and flagged, POLICY.md 2).
@@ -158,8 +172,11 @@ pub(super) fn reply_line(line: &[u8]) -> Option<Line> {
     let Ok((i, ((code, digits), last))) = (reply_code, separator).parse(line) else {
         return None;
     };
-    let Ok((i, enhanced)) = opt(enhanced_code).parse(i) else {
-        return None;
+    // `opt(enhanced_code)`, with the rule called directly: through nom's `Parser` for
+    // functions, which is not `#[inline]`, it stayed a call in the C entry point.
+    let (i, enhanced) = match enhanced_code(i) {
+        Ok((rest, word)) => (rest, Some(word)),
+        Err(_) => (i, None),
     };
     // Blanks after an enhanced code are not text.
     let i = match enhanced {
@@ -169,9 +186,8 @@ pub(super) fn reply_line(line: &[u8]) -> Option<Line> {
     let Ok((end, text)) = text(i) else {
         return None;
     };
-    let Ok((_, bare_lf)) = line_end(end) else {
-        return None;
-    };
+    // `text` took all but the line end, CRLF or a bare LF: no need to read it again.
+    let bare_lf = end.len() == 1;
     let text_end = line.len() - end.len();
     Some(Line {
         code,

@@ -114,7 +114,7 @@ pub(super) fn lfs_in(word: u64) -> u64 {
 /// words; the first 128 bytes of a longer one go to memchr's SSE2 search (16-byte compares
 /// and a bit scan, with no call through memchr's run-time dispatch: an enhanced reply 7-9%
 /// faster than with our own 32-byte blocks found word by word), the rest to memchr itself.
-#[inline]
+#[inline(always)]
 pub(super) fn find_lf(hay: &[u8]) -> Option<usize> {
     const SHORT: usize = 128;
     let len = hay.len();

@@ -5,7 +5,6 @@
 use nom::{
     Mode, OutputMode, Parser,
     branch::alt,
-    bytes::complete::take_while,
     combinator::{map, opt, peek, value},
     sequence::{preceded, terminated},
 };
@@ -59,6 +58,28 @@ impl<'a, P: Fn(u8) -> bool> Parser<&'a [u8]> for Byte<P> {
 #[inline(always)]
 pub(super) fn byte<P: Fn(u8) -> bool>(pred: P) -> Byte<P> {
     Byte(pred)
+}
+
+/// The grammar's other terminal: the bytes, none or more, for which the predicate holds
+/// (nom's `take_while` for bytes, whose slicing, `Input::take_from`, nom leaves out of line).
+#[derive(Clone, Copy)]
+pub(super) struct While<P>(P);
+
+impl<'a, P: Fn(u8) -> bool> Parser<&'a [u8]> for While<P> {
+    type Output = &'a [u8];
+    type Error = ();
+    #[inline(always)]
+    fn process<OM: OutputMode>(&mut self, i: &'a [u8]) -> nom::PResult<OM, &'a [u8], &'a [u8], ()> {
+        let n = i.iter().position(|&b| !(self.0)(b)).unwrap_or(i.len());
+        let (taken, rest) = i.split_at(n);
+        Ok((rest, OM::Output::bind(|| taken)))
+    }
+}
+
+/// Bytes for which `pred` holds, none or more.
+#[inline(always)]
+pub(super) fn take_while<P: Fn(u8) -> bool>(pred: P) -> While<P> {
+    While(pred)
 }
 
 /// One ASCII digit, as its value.

@@ -62,7 +62,8 @@
 #define SMTP_OPT_552_PERMANENT 2
 
 /**
- * Option bit: LMTP; the replies after the final dot are one per accepted recipient.
+ * Option bit: LMTP; the replies after the message (the final dot, BDAT LAST, BURL LAST) are one
+ * per accepted recipient (RFC 2033).
  */
 #define SMTP_OPT_LMTP 4
 
@@ -116,8 +117,8 @@
 #define SMTP_FLAG_LEGACY_552 256
 
 /**
- * Flag: a DATA/BDAT reply in a transaction with no accepted recipient; it says nothing
- * about any recipient.
+ * Flag: a reply to DATA, the message, BDAT or BURL in a transaction with no accepted
+ * recipient; it says nothing about any recipient.
  */
 #define SMTP_FLAG_NO_RECIPIENTS 512
 
@@ -475,15 +476,17 @@ enum smtp_scope
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * One recipient: a RCPT reply, or (with `SMTP_OPT_LMTP`) a reply after the final dot.
+   * One recipient: a RCPT reply, or (with `SMTP_OPT_LMTP`) a reply after the message: after
+   * the final dot, BDAT LAST or BURL LAST.
    */
   SMTP_SCOPE_RECIPIENT = 1,
   /**
-   * The transaction: MAIL, DATA, the reply after the final dot, BDAT.
+   * The transaction: MAIL, DATA, the reply after the message (SMTP), BDAT, BURL, RSET.
    */
   SMTP_SCOPE_TRANSACTION = 2,
   /**
-   * The connection: greeting, EHLO/HELO/LHLO, STARTTLS, AUTH, any 421, protocol errors.
+   * The connection: greeting, EHLO/HELO/LHLO, STARTTLS, AUTH, ETRN, VRFY, EXPN, HELP, NOOP,
+   * QUIT, an unknown command, any 421, protocol errors.
    */
   SMTP_SCOPE_SESSION = 3,
 };
@@ -688,7 +691,8 @@ typedef struct smtp_result {
   /**
    * On `SMTP_VERDICT_BATCH_LIMIT`, the most recipients each following transaction may carry:
    * the `accepted_recipients` the server took in this one (RFC 5321 4.5.3.1.10; after a
-   * whole-transaction limit, RSET and resend them all in transactions this large). 0 on
+   * whole-transaction limit, RSET and resend them all in transactions of at most
+   * `batch_size` recipients). 0 on
    * every other verdict. (Named `reserved`, always 0, before 0.2.)
    */
   uint32_t batch_size;
@@ -813,7 +817,7 @@ typedef struct smtp_reply_line {
    */
   uint32_t enhanced_detail;
   /**
-   * 1 on the reply's final line (a space after the code), 0 on a `250-` line.
+   * 1 on the reply's final line (a space or the line end after the code), 0 on a `250-` line.
    */
   uint32_t last;
   /**
@@ -1165,7 +1169,7 @@ smtp_verdict_status smtp_parse_ehlo(const uint8_t *data,
  * `SMTP_MAX_LINE_LEN` bytes; `SMTP_STATUS_MALFORMED` when the line is not a reply line
  * (`next_offset` steps over it); `SMTP_STATUS_NULL_ARGUMENT` when `out` is NULL or `data` is
  * NULL with `len` above 0; `SMTP_STATUS_INVALID_ARGUMENT` when `offset` is past `len` or
- * `out->struct_size` is too small; `SMTP_STATUS_PANIC` never in practice. With any status but
+ * `out->struct_size` is too small; `SMTP_STATUS_PANIC` (a bug in the library). With any status but
  * `SMTP_STATUS_OK`, every field of `out` but `struct_size` and `next_offset` is 0 (`out` is not
  * written when it is unusable). At most `SMTP_MAX_LINE_LEN` bytes from `offset` are read.
  *

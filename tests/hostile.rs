@@ -777,6 +777,8 @@ fn null_for_each_pointer() {
             ),
             SMTP_STATUS_NULL_ARGUMENT
         );
+        // A reused result gets the safe answer, not the last call's.
+        assert_eq!((out.verdict, out.scope, out.code), (3, 3, 0));
         assert_eq!(smtp_scanner_reset(&mut scanner), SMTP_STATUS_OK);
         assert_eq!(
             smtp_classify_reply_incremental(ptr::null(), 3, ptr::null(), &mut scanner, &mut out),

@@ -4,7 +4,9 @@
 
 use core::mem::size_of;
 
-use super::sized::{Out, Store, read_optional, read_sized, reply_bytes, write_result};
+use super::sized::{
+    Out, Store, panic_answer, read_optional, read_sized, reply_bytes, write_result,
+};
 use super::smtp_verdict_status::{self, *};
 use super::{
     MIN_CONTEXT_SIZE, MIN_RESULT_SIZE, MIN_SCANNER_SIZE, smtp_context, smtp_result, smtp_scanner,
@@ -178,8 +180,8 @@ pub unsafe extern "C" fn smtp_classify_reply(
     ctx: *const smtp_context,
     out: *mut smtp_result,
 ) -> smtp_verdict_status {
-    ffi_guard!(SMTP_STATUS_PANIC, {
-        // SAFETY: the caller's pointers, as documented.
+    // SAFETY (both arms): the caller's pointers, as documented.
+    ffi_guard!(unsafe { panic_answer(out, MIN_RESULT_SIZE, &refusal()) }, {
         unsafe { classify_c(data, len, ctx, None, out) }
     })
 }
@@ -209,8 +211,14 @@ pub unsafe extern "C" fn smtp_classify_reply_incremental(
     scanner: *mut smtp_scanner,
     out: *mut smtp_result,
 ) -> smtp_verdict_status {
-    ffi_guard!(SMTP_STATUS_PANIC, {
+    // SAFETY (both arms): the caller's pointers, as documented.
+    ffi_guard!(unsafe { panic_answer(out, MIN_RESULT_SIZE, &refusal()) }, {
         if scanner.is_null() {
+            // The status stays NULL_ARGUMENT; a usable `out` still gets the safe answer.
+            // SAFETY: `out` is NULL or a caller's smtp_result.
+            if let Ok(out) = unsafe { Out::new(out, MIN_RESULT_SIZE) } {
+                out.finish(SMTP_STATUS_NULL_ARGUMENT, &refusal());
+            }
             return SMTP_STATUS_NULL_ARGUMENT;
         }
         // SAFETY: the caller's pointers, as documented.

@@ -3,7 +3,7 @@
 
 use core::mem::size_of;
 
-use super::sized::{Out, Store};
+use super::sized::{Out, Store, panic_answer};
 use super::smtp_verdict_status::{self, *};
 use crate::{Error, MAX_LINE_LEN, parse::line_at};
 
@@ -23,7 +23,7 @@ pub struct smtp_reply_line {
     pub enhanced_subject: u32,
     /// The enhanced code's detail: the 3 of 4.5.3.
     pub enhanced_detail: u32,
-    /// 1 on the reply's final line (a space after the code), 0 on a `250-` line.
+    /// 1 on the reply's final line (a space or the line end after the code), 0 on a `250-` line.
     pub last: u32,
     /// Where the line starts: the `offset` passed in.
     pub line_offset: usize,
@@ -62,7 +62,7 @@ const MIN_LINE_SIZE: u32 = size_of::<smtp_reply_line>() as u32;
 /// `SMTP_MAX_LINE_LEN` bytes; `SMTP_STATUS_MALFORMED` when the line is not a reply line
 /// (`next_offset` steps over it); `SMTP_STATUS_NULL_ARGUMENT` when `out` is NULL or `data` is
 /// NULL with `len` above 0; `SMTP_STATUS_INVALID_ARGUMENT` when `offset` is past `len` or
-/// `out->struct_size` is too small; `SMTP_STATUS_PANIC` never in practice. With any status but
+/// `out->struct_size` is too small; `SMTP_STATUS_PANIC` (a bug in the library). With any status but
 /// `SMTP_STATUS_OK`, every field of `out` but `struct_size` and `next_offset` is 0 (`out` is not
 /// written when it is unusable). At most `SMTP_MAX_LINE_LEN` bytes from `offset` are read.
 ///
@@ -76,55 +76,59 @@ pub unsafe extern "C" fn smtp_reply_line_at(
     offset: usize,
     out: *mut smtp_reply_line,
 ) -> smtp_verdict_status {
-    ffi_guard!(SMTP_STATUS_PANIC, {
-        // SAFETY: `out` is NULL or a caller's smtp_reply_line.
-        let out = match unsafe { Out::new(out, MIN_LINE_SIZE) } {
-            Ok(out) => out,
-            Err(status) => return status,
-        };
-        let none = smtp_reply_line::default();
-        if data.is_null() && len > 0 {
-            return out.finish(SMTP_STATUS_NULL_ARGUMENT, &none);
-        }
-        if offset > len {
-            return out.finish(SMTP_STATUS_INVALID_ARGUMENT, &none);
-        }
-        let window = (len - offset).min(MAX_LINE_LEN);
-        let bytes: &[u8] = if window == 0 {
-            &[]
-        } else {
-            // SAFETY: `data` is not NULL (len > offset) and `data[offset..offset + window)`
-            // lies within the `len` readable bytes the caller promises.
-            unsafe { core::slice::from_raw_parts(data.add(offset), window) }
-        };
-        match line_at(bytes, 0) {
-            Ok(line) => {
-                let e = line.enhanced();
-                let text = line.text_range();
-                let answer = smtp_reply_line {
-                    struct_size: MIN_LINE_SIZE,
-                    code: u32::from(line.code()),
-                    enhanced_class: e.map_or(0, |e| u32::from(e.class())),
-                    enhanced_subject: e.map_or(0, |e| u32::from(e.subject())),
-                    enhanced_detail: e.map_or(0, |e| u32::from(e.detail())),
-                    last: u32::from(line.is_last()),
-                    line_offset: offset,
-                    line_len: line.range().len(),
-                    text_offset: offset + text.start,
-                    text_len: text.len(),
-                    next_offset: offset + line.next_start(),
-                };
-                out.finish(SMTP_STATUS_OK, &answer)
+    // SAFETY (both arms): `out` is NULL or a caller's smtp_reply_line.
+    ffi_guard!(
+        unsafe { panic_answer(out, MIN_LINE_SIZE, &smtp_reply_line::default()) },
+        {
+            // SAFETY: `out` is NULL or a caller's smtp_reply_line.
+            let out = match unsafe { Out::new(out, MIN_LINE_SIZE) } {
+                Ok(out) => out,
+                Err(status) => return status,
+            };
+            let none = smtp_reply_line::default();
+            if data.is_null() && len > 0 {
+                return out.finish(SMTP_STATUS_NULL_ARGUMENT, &none);
             }
-            Err(Error::Incomplete) => out.finish(SMTP_STATUS_INCOMPLETE, &none),
-            Err(Error::TooLong { .. }) => out.finish(SMTP_STATUS_TOO_LONG, &none),
-            Err(Error::Malformed { consumed, .. }) => {
-                let skip = smtp_reply_line {
-                    next_offset: offset + consumed,
-                    ..none
-                };
-                out.finish(SMTP_STATUS_MALFORMED, &skip)
+            if offset > len {
+                return out.finish(SMTP_STATUS_INVALID_ARGUMENT, &none);
+            }
+            let window = (len - offset).min(MAX_LINE_LEN);
+            let bytes: &[u8] = if window == 0 {
+                &[]
+            } else {
+                // SAFETY: `data` is not NULL (len > offset) and `data[offset..offset + window)`
+                // lies within the `len` readable bytes the caller promises.
+                unsafe { core::slice::from_raw_parts(data.add(offset), window) }
+            };
+            match line_at(bytes, 0) {
+                Ok(line) => {
+                    let e = line.enhanced();
+                    let text = line.text_range();
+                    let answer = smtp_reply_line {
+                        struct_size: MIN_LINE_SIZE,
+                        code: u32::from(line.code()),
+                        enhanced_class: e.map_or(0, |e| u32::from(e.class())),
+                        enhanced_subject: e.map_or(0, |e| u32::from(e.subject())),
+                        enhanced_detail: e.map_or(0, |e| u32::from(e.detail())),
+                        last: u32::from(line.is_last()),
+                        line_offset: offset,
+                        line_len: line.range().len(),
+                        text_offset: offset + text.start,
+                        text_len: text.len(),
+                        next_offset: offset + line.next_start(),
+                    };
+                    out.finish(SMTP_STATUS_OK, &answer)
+                }
+                Err(Error::Incomplete) => out.finish(SMTP_STATUS_INCOMPLETE, &none),
+                Err(Error::TooLong { .. }) => out.finish(SMTP_STATUS_TOO_LONG, &none),
+                Err(Error::Malformed { consumed, .. }) => {
+                    let skip = smtp_reply_line {
+                        next_offset: offset + consumed,
+                        ..none
+                    };
+                    out.finish(SMTP_STATUS_MALFORMED, &skip)
+                }
             }
         }
-    })
+    )
 }

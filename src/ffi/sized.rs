@@ -216,6 +216,24 @@ impl<T: Store> Out<T> {
     }
 }
 
+/// The answer to a panic inside an entry point: `value` written to `dst` when it is usable (a
+/// reused struct must not keep the last call's answer), and `SMTP_STATUS_PANIC`.
+///
+/// # Safety
+/// As for `Out::new`.
+#[cold]
+pub(super) unsafe fn panic_answer<T: Store>(
+    dst: *mut T,
+    min_size: u32,
+    value: &T,
+) -> smtp_verdict_status {
+    // SAFETY: as the caller promises.
+    match unsafe { Out::new(dst, min_size) } {
+        Ok(out) => out.finish(SMTP_STATUS_PANIC, value),
+        Err(_) => SMTP_STATUS_PANIC,
+    }
+}
+
 /// Reads a caller's input struct as `read_sized` does, but NULL is `None`: an input the caller
 /// may leave out (for the defaults).
 ///

@@ -134,11 +134,13 @@ pub enum smtp_verdict {
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum smtp_scope {
-    /// One recipient: a RCPT reply, or (with `SMTP_OPT_LMTP`) a reply after the final dot.
+    /// One recipient: a RCPT reply, or (with `SMTP_OPT_LMTP`) a reply after the message: after
+    /// the final dot, BDAT LAST or BURL LAST.
     SMTP_SCOPE_RECIPIENT = 1,
-    /// The transaction: MAIL, DATA, the reply after the final dot, BDAT.
+    /// The transaction: MAIL, DATA, the reply after the message (SMTP), BDAT, BURL, RSET.
     SMTP_SCOPE_TRANSACTION = 2,
-    /// The connection: greeting, EHLO/HELO/LHLO, STARTTLS, AUTH, any 421, protocol errors.
+    /// The connection: greeting, EHLO/HELO/LHLO, STARTTLS, AUTH, ETRN, VRFY, EXPN, HELP, NOOP,
+    /// QUIT, an unknown command, any 421, protocol errors.
     SMTP_SCOPE_SESSION = 3,
 }
 
@@ -147,7 +149,8 @@ pub enum smtp_scope {
 pub const SMTP_OPT_STRICT: u32 = 1;
 /// Option bit: 552 to RCPT without an enhanced code stays permanent, as Postfix does.
 pub const SMTP_OPT_552_PERMANENT: u32 = 2;
-/// Option bit: LMTP; the replies after the final dot are one per accepted recipient.
+/// Option bit: LMTP; the replies after the message (the final dot, BDAT LAST, BURL LAST) are one
+/// per accepted recipient (RFC 2033).
 pub const SMTP_OPT_LMTP: u32 = 4;
 
 /// Flag: the reply has more than one line.
@@ -172,8 +175,8 @@ pub const SMTP_FLAG_PROTOCOL_ERROR: u32 = 64;
 pub const SMTP_FLAG_CLOSE_CONNECTION: u32 = 128;
 /// Flag: the batch limit was read from an RFC 821 style 552.
 pub const SMTP_FLAG_LEGACY_552: u32 = 256;
-/// Flag: a DATA/BDAT reply in a transaction with no accepted recipient; it says nothing
-/// about any recipient.
+/// Flag: a reply to DATA, the message, BDAT or BURL in a transaction with no accepted
+/// recipient; it says nothing about any recipient.
 pub const SMTP_FLAG_NO_RECIPIENTS: u32 = 512;
 /// Flag: a line is longer than the 512 octets of RFC 5321.
 pub const SMTP_FLAG_LONG_LINE: u32 = 1024;
@@ -271,7 +274,8 @@ pub struct smtp_result {
     pub lines: u32,
     /// On `SMTP_VERDICT_BATCH_LIMIT`, the most recipients each following transaction may carry:
     /// the `accepted_recipients` the server took in this one (RFC 5321 4.5.3.1.10; after a
-    /// whole-transaction limit, RSET and resend them all in transactions this large). 0 on
+    /// whole-transaction limit, RSET and resend them all in transactions of at most
+    /// `batch_size` recipients). 0 on
     /// every other verdict. (Named `reserved`, always 0, before 0.2.)
     pub batch_size: u32,
     /// Bytes of input this reply took, line ends included: the next reply starts at

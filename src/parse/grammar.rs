@@ -82,6 +82,33 @@ pub(super) fn take_while<P: Fn(u8) -> bool>(pred: P) -> While<P> {
     While(pred)
 }
 
+/// A rule of the grammar as a parser for use inside other rules: nom's `Parser` for functions
+/// is not `#[inline]`, and in the C entry point the rules used inside others stayed calls.
+macro_rules! rule {
+    ($parser:ident, $rule:ident, $output:ty) => {
+        #[derive(Clone, Copy)]
+        pub(super) struct $parser;
+
+        impl<'a> Parser<&'a [u8]> for $parser {
+            type Output = $output;
+            type Error = ();
+            #[inline(always)]
+            fn process<OM: OutputMode>(
+                &mut self,
+                i: &'a [u8],
+            ) -> nom::PResult<OM, &'a [u8], $output, ()> {
+                match $rule(i) {
+                    Ok((rest, o)) => Ok((rest, OM::Output::bind(|| o))),
+                    Err(_) => Err(nom::Err::Error(OM::Error::bind(|| ()))),
+                }
+            }
+        }
+    };
+}
+
+rule!(ReplyCode, reply_code, (u16, [u8; 2]));
+rule!(Separator, separator, bool);
+
 /// One ASCII digit, as its value.
 #[inline(always)]
 pub(super) fn digit(i: &[u8]) -> PResult<'_, u8> {
@@ -190,7 +217,7 @@ pub(super) fn text(i: &[u8]) -> PResult<'_, &[u8]> {
 /// RFC 3463), read from `line`, which ends at its first LF. `None`: not a reply line.
 #[inline(always)]
 pub(super) fn reply_line(line: &[u8]) -> Option<Line> {
-    let Ok((i, ((code, digits), last))) = (reply_code, separator).parse(line) else {
+    let Ok((i, ((code, digits), last))) = (ReplyCode, Separator).parse(line) else {
         return None;
     };
     // `opt(enhanced_code)`, with the rule called directly: through nom's `Parser` for

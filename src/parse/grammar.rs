@@ -222,9 +222,14 @@ pub(super) fn reply_line(line: &[u8]) -> Option<Line> {
     };
     // `opt(enhanced_code)`, with the rule called directly: through nom's `Parser` for
     // functions, which is not `#[inline]`, it stayed a call in the C entry point.
-    let (i, enhanced) = match enhanced_code(i) {
-        Ok((rest, word)) => (rest, Some(word)),
-        Err(_) => (i, None),
+    // Most texts start with neither a blank nor a class digit: the one-byte check spares
+    // those lines the enhanced-code rule.
+    let may_be_enhanced = peek(byte(|b| matches!(b, b' ' | b'2' | b'4' | b'5')))
+        .parse(i)
+        .is_ok();
+    let (i, enhanced) = match may_be_enhanced.then(|| enhanced_code(i)) {
+        Some(Ok((rest, word))) => (rest, Some(word)),
+        _ => (i, None),
     };
     // Blanks after an enhanced code are not text.
     let i = match enhanced {

@@ -5,7 +5,7 @@
 use nom::{
     Mode, OutputMode, Parser,
     branch::alt,
-    combinator::{map, opt, peek, value},
+    combinator::{map, peek, value},
     sequence::{preceded, terminated},
 };
 
@@ -165,15 +165,28 @@ pub(super) fn separator(i: &[u8]) -> PResult<'_, bool> {
     .parse(i)
 }
 
-/// `1*3DIGIT`: a subject or a detail.
-#[inline(always)]
-pub(super) fn part(i: &[u8]) -> PResult<'_, u16> {
-    map((digit, opt(digit), opt(digit)), |digits| match digits {
-        (a, None, _) => u16::from(a),
-        (a, Some(b), None) => u16::from(a) * 10 + u16::from(b),
-        (a, Some(b), Some(c)) => u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c),
-    })
-    .parse(i)
+/// `1*3DIGIT`: a subject or a detail, as its value. A terminal of its own (nom's
+/// `take_while_m_n(1, 3, ..)` for digits, the value read from the digits it takes): as a digit
+/// and two optional ones, the rule matched on their `Option`s.
+#[derive(Clone, Copy)]
+pub(super) struct Part;
+
+impl<'a> Parser<&'a [u8]> for Part {
+    type Output = u16;
+    type Error = ();
+    #[inline(always)]
+    fn process<OM: OutputMode>(&mut self, i: &'a [u8]) -> nom::PResult<OM, &'a [u8], u16, ()> {
+        let v = |d: u8| u16::from(d - b'0');
+        let (rest, value) = match i {
+            [a @ b'0'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9', rest @ ..] => {
+                (rest, v(*a) * 100 + v(*b) * 10 + v(*c))
+            }
+            [a @ b'0'..=b'9', b @ b'0'..=b'9', rest @ ..] => (rest, v(*a) * 10 + v(*b)),
+            [a @ b'0'..=b'9', rest @ ..] => (rest, v(*a)),
+            _ => return Err(nom::Err::Error(OM::Error::bind(|| ()))),
+        };
+        Ok((rest, OM::Output::bind(|| value)))
+    }
 }
 
 /// `enhanced-code = *SP class "." subject "." detail`, followed by SP, HTAB or the line end
@@ -187,8 +200,8 @@ pub(super) fn enhanced_code(i: &[u8]) -> PResult<'_, u32> {
                 take_while(|b| b == b' '),
                 (
                     class,
-                    preceded(byte(|b| b == b'.'), part),
-                    preceded(byte(|b| b == b'.'), part),
+                    preceded(byte(|b| b == b'.'), Part),
+                    preceded(byte(|b| b == b'.'), Part),
                 ),
             ),
             peek(alt((value((), blank), value((), line_end)))),

@@ -106,14 +106,7 @@ macro_rules! rule {
     };
 }
 
-rule!(ReplyCode, reply_code, (u16, [u8; 2]));
 rule!(Separator, separator, bool);
-
-/// One ASCII digit, as its value.
-#[inline(always)]
-pub(super) fn digit(i: &[u8]) -> PResult<'_, u8> {
-    map(byte(|b| b.is_ascii_digit()), |b| b - b'0').parse(i)
-}
 
 /// `class = "2" / "4" / "5"`, as its value.
 #[inline(always)]
@@ -143,14 +136,28 @@ pub(super) fn line_end(i: &[u8]) -> PResult<'_, bool> {
     .parse(i)
 }
 
-/// `code = 3DIGIT`, with its first two digits.
-#[inline(always)]
-pub(super) fn reply_code(i: &[u8]) -> PResult<'_, (u16, [u8; 2])> {
-    map((digit, digit, digit), |(a, b, c)| {
-        let code = u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c);
-        (code, [a, b])
-    })
-    .parse(i)
+/// `code = 3DIGIT`, with its first two digits. A terminal of its own, as [`Part`] is (nom's
+/// `take_while_m_n(3, 3, ..)` for digits, the value read from the digits taken).
+#[derive(Clone, Copy)]
+pub(super) struct ReplyCode;
+
+impl<'a> Parser<&'a [u8]> for ReplyCode {
+    type Output = (u16, [u8; 2]);
+    type Error = ();
+    #[inline(always)]
+    fn process<OM: OutputMode>(
+        &mut self,
+        i: &'a [u8],
+    ) -> nom::PResult<OM, &'a [u8], (u16, [u8; 2]), ()> {
+        match i {
+            [a @ b'0'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9', rest @ ..] => {
+                let [a, b, c] = [a - b'0', b - b'0', c - b'0'];
+                let code = u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c);
+                Ok((rest, OM::Output::bind(|| (code, [a, b]))))
+            }
+            _ => Err(nom::Err::Error(OM::Error::bind(|| ()))),
+        }
+    }
 }
 
 /// `separator = "-" / SP / line-end`: false for `-` (more lines follow). A code alone on the

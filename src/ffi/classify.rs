@@ -246,7 +246,8 @@ unsafe extern "C" fn classify_c_cold(
     scanner: *mut smtp_scanner,
     out: *mut smtp_result,
 ) -> smtp_verdict_status {
-    ffi_guard!(SMTP_STATUS_PANIC, {
+    // SAFETY (both arms): as the caller promises.
+    ffi_guard!(unsafe { panic_answer(out, MIN_RESULT_SIZE, &refusal()) }, {
         // SAFETY: as the caller promises.
         unsafe { classify_c(data, len, ctx, Some(scanner), out) }
     })

@@ -11,7 +11,7 @@ use super::smtp_verdict_status::{self, *};
 use super::{
     MIN_CONTEXT_SIZE, MIN_RESULT_SIZE, MIN_SCANNER_SIZE, smtp_context, smtp_result, smtp_scanner,
 };
-use crate::{Classification, Command, Context, Error, Flags, Options, Scanner};
+use crate::{Classification, Command, Context, EnhancedCode, Error, Flags, Options, Scanner};
 
 impl Store for smtp_scanner {}
 
@@ -24,16 +24,25 @@ fn context_from_c(c: &smtp_context) -> Result<Context, smtp_verdict_status> {
     })
 }
 
+/// An enhanced code as the C structs carry it: class, subject, detail, all 0 for none.
+#[inline(always)]
+pub(super) fn enhanced_to_c(e: Option<EnhancedCode>) -> [u32; 3] {
+    e.map_or([0; 3], |e| {
+        let (class, subject, detail) = e.parts();
+        [class.into(), subject.into(), detail.into()]
+    })
+}
+
 pub(super) fn result_to_c(c: &Classification) -> smtp_result {
-    let e = c.enhanced;
+    let [enhanced_class, enhanced_subject, enhanced_detail] = enhanced_to_c(c.enhanced);
     smtp_result {
         struct_size: MIN_RESULT_SIZE,
         verdict: c.verdict as u32,
         scope: c.scope as u32,
         code: u32::from(c.code),
-        enhanced_class: e.map_or(0, |e| u32::from(e.class())),
-        enhanced_subject: e.map_or(0, |e| u32::from(e.subject())),
-        enhanced_detail: e.map_or(0, |e| u32::from(e.detail())),
+        enhanced_class,
+        enhanced_subject,
+        enhanced_detail,
         flags: c.flags.bits(),
         lines: c.lines,
         batch_size: c.batch_size,

@@ -3,6 +3,7 @@
 
 use core::mem::size_of;
 
+use super::classify::enhanced_to_c;
 use super::sized::{Out, Store, panic_answer};
 use super::smtp_verdict_status::{self, *};
 use crate::{Error, MAX_LINE_LEN, parse::line_at};
@@ -102,14 +103,15 @@ pub unsafe extern "C" fn smtp_reply_line_at(
             };
             match line_at(bytes, 0) {
                 Ok(line) => {
-                    let e = line.enhanced();
+                    let [enhanced_class, enhanced_subject, enhanced_detail] =
+                        enhanced_to_c(line.enhanced());
                     let text = line.text_range();
                     let answer = smtp_reply_line {
                         struct_size: MIN_LINE_SIZE,
                         code: u32::from(line.code()),
-                        enhanced_class: e.map_or(0, |e| u32::from(e.class())),
-                        enhanced_subject: e.map_or(0, |e| u32::from(e.subject())),
-                        enhanced_detail: e.map_or(0, |e| u32::from(e.detail())),
+                        enhanced_class,
+                        enhanced_subject,
+                        enhanced_detail,
                         last: u32::from(line.is_last()),
                         line_offset: offset,
                         line_len: line.range().len(),

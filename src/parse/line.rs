@@ -60,7 +60,7 @@ impl<'a> ReplyLine<'a> {
 pub(crate) fn line_at(input: &[u8], start: usize) -> Result<ReplyLine<'_>, Error> {
     let rest = input.get(start..).ok_or(Error::Incomplete)?;
     let window = &rest[..rest.len().min(MAX_LINE_LEN)];
-    let Some(lf) = memchr::memchr(b'\n', window) else {
+    let Some(lf) = super::search::find_lf(window) else {
         return Err(if rest.len() >= MAX_LINE_LEN {
             Error::TooLong {
                 consumed: 0,

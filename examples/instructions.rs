@@ -1,6 +1,6 @@
 //! Instructions per reply, for callgrind: classifies one category of the benchmark's replies
-//! (benches/parsers.rs: `short`, `enhanced` or `ehlo`) 10,000 times, one
-//! `smtp_verdict::classify` call per reply, in `run`.
+//! (benches/parsers.rs: `short`, `enhanced`, `ehlo` or `corpus`, the vectors' rows) 10,000
+//! times, one `smtp_verdict::classify` call per reply (per row: a row's first reply), in `run`.
 //!
 //! ```sh
 //! cargo build --release --example instructions
@@ -12,11 +12,12 @@
 
 use std::hint::black_box;
 
-use smtp_verdict::{Command, Context};
+use smtp_verdict::{Command, Context, Options};
 
 const ROUNDS: usize = 10_000;
 
 include!("../benches/common/replies.rs");
+include!("../benches/common/corpus.rs");
 
 #[inline(never)]
 fn run(set: &[(&[u8], Context)]) -> usize {
@@ -39,6 +40,7 @@ fn main() {
         accepted_recipients: 1,
         ..Context::default()
     };
+    let rows = corpus_rows();
     let set: Vec<(&[u8], Context)> = match category.as_str() {
         "short" => SHORT.iter().map(|(r, c)| (r.as_bytes(), ctx(*c))).collect(),
         "enhanced" => ENHANCED
@@ -49,8 +51,9 @@ fn main() {
             .iter()
             .map(|r| (r.as_bytes(), ctx(Command::Ehlo)))
             .collect(),
+        "corpus" => rows.iter().map(|(r, c)| (r.as_slice(), *c)).collect(),
         _ => {
-            eprintln!("usage: instructions short|enhanced|ehlo");
+            eprintln!("usage: instructions short|enhanced|ehlo|corpus");
             std::process::exit(2);
         }
     };

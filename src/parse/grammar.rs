@@ -247,9 +247,13 @@ pub(super) fn reply_line(line: &[u8]) -> Option<Line> {
     let may_be_enhanced = peek(byte(|b| matches!(b, b' ' | b'2' | b'4' | b'5')))
         .parse(i)
         .is_ok();
-    let (i, enhanced) = match may_be_enhanced.then(|| enhanced_code(i)) {
-        Some(Ok((rest, word))) => (rest, Some(word)),
-        _ => (i, None),
+    // No closure around the rule (`then(|| ..)`): the C entry point kept that closure a call.
+    let (i, enhanced) = match may_be_enhanced {
+        true => match enhanced_code(i) {
+            Ok((rest, word)) => (rest, Some(word)),
+            Err(_) => (i, None),
+        },
+        false => (i, None),
     };
     // Blanks after an enhanced code are not text.
     let i = match enhanced {

@@ -1,4 +1,4 @@
-//! Where lines end: the first LF of a line (memchr's SSE2 search, two words for a short line),
+//! Where lines end: the first LF of a line (16 bytes at a time, two words for a short line),
 //! and the plain continuation lines of a multiline reply, found eight bytes at a time.
 
 use crate::MAX_REPLY_LEN;
@@ -111,9 +111,12 @@ pub(super) fn lfs_in(word: u64) -> u64 {
 }
 
 /// The first LF in `hay`. Reply lines are short: one of fewer than 16 bytes is read as two
-/// words; the first 128 bytes of a longer one go to memchr's SSE2 search (16-byte compares
-/// and a bit scan, with no call through memchr's run-time dispatch: an enhanced reply 7-9%
-/// faster than with our own 32-byte blocks found word by word), the rest to memchr itself.
+/// words; the first 128 bytes of a longer one are tested 16 at a time for any LF (one SSE2
+/// compare each, made by the compiler from safe code), the last 16 overlapping the ones
+/// before, and memchr's SSE2 search finds the LF in the block that holds one; the rest of a
+/// long line goes to memchr itself. (memchr's SSE2 search over the first 128 bytes, before:
+/// 10 instructions more per short reply, 6 per enhanced one, for its alignment and unrolled
+/// loop, which pays only on long lines.)
 #[inline(always)]
 pub(super) fn find_lf(hay: &[u8]) -> Option<usize> {
     const SHORT: usize = 128;
@@ -133,21 +136,41 @@ pub(super) fn find_lf(hay: &[u8]) -> Option<usize> {
         };
     }
     let near = &hay[..len.min(SHORT)];
-    // SSE2 is part of every x86_64 target, so `new` never fails; if it did, memchr searches.
-    #[cfg(target_arch = "x86_64")]
-    let found = match memchr::arch::x86_64::sse2::memchr::One::new(b'\n') {
-        Some(sse2) => sse2.find(near),
-        None => memchr::memchr(b'\n', near),
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let found = memchr::memchr(b'\n', near);
-    if found.is_some() {
-        return found;
+    let mut blocks = near.chunks_exact(16);
+    for (k, block) in blocks.by_ref().enumerate() {
+        let block = block.try_into().ok()?;
+        if has_lf(block) {
+            return lf_in_block(block).map(|i| 16 * k + i);
+        }
+    }
+    // The last 16 bytes, whose first ones were searched.
+    if !blocks.remainder().is_empty() {
+        let last = near.last_chunk()?;
+        if has_lf(last) {
+            return lf_in_block(last).map(|i| near.len() - 16 + i);
+        }
     }
     if len <= SHORT {
         return None;
     }
     memchr::memchr(b'\n', &hay[SHORT..]).map(|i| SHORT + i)
+}
+
+/// True if `block` holds an LF: the compiler makes that an SSE2 compare per 16 bytes.
+#[inline(always)]
+fn has_lf(block: &[u8; 16]) -> bool {
+    block.iter().fold(false, |any, &b| any | (b == b'\n'))
+}
+
+/// Where the LF is in a block known to hold one.
+#[inline(always)]
+fn lf_in_block(block: &[u8; 16]) -> Option<usize> {
+    // SSE2 is part of every x86_64 target, so `new` never fails; if it did, memchr searches.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(sse2) = memchr::arch::x86_64::sse2::memchr::One::new(b'\n') {
+        return sse2.find(block);
+    }
+    memchr::memchr(b'\n', block)
 }
 
 #[cfg(test)]

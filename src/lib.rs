@@ -362,6 +362,21 @@ impl EnhancedCode {
             None => None,
         }
     }
+    /// The word of `code`, 0 for none: its parts shift out of it as they do out of a code's.
+    pub(crate) const fn word_of(code: Option<EnhancedCode>) -> u32 {
+        match code {
+            Some(code) => code.0.get(),
+            None => 0,
+        }
+    }
+    /// The parts of a word ([`EnhancedCode::word_of`]): all 0 for none.
+    pub(crate) const fn parts_of_word(word: u32) -> [u32; 3] {
+        [
+            word >> (2 * PART_BITS),
+            word >> PART_BITS & PART_MASK,
+            word & PART_MASK,
+        ]
+    }
     /// Whether `word` is the word of a code [`EnhancedCode::new`] accepts (a scanner's words
     /// may come back from foreign memory).
     pub(crate) const fn is_valid_word(word: u32) -> bool {

@@ -191,9 +191,18 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
 
     // RFC 2034: 3xx replies carry no enhanced code. RFC 3463: the class must match the code;
     // when it does not, the values are reported as sent and the code alone decides (Postfix).
-    let enhanced = reply.enhanced().filter(|_| first_digit != 3);
-    let matching = enhanced.filter(|e| u16::from(e.class()) == first_digit);
-    if enhanced.is_some() && matching.is_none() {
+    // The codes as words, 0 for none: no branch to tell none from some.
+    let enhanced = match first_digit {
+        3 => 0,
+        _ => EnhancedCode::word_of(reply.enhanced()),
+    };
+    let [class, ..] = EnhancedCode::parts_of_word(enhanced);
+    let matching = if class == u32::from(first_digit) {
+        enhanced
+    } else {
+        0
+    };
+    if enhanced != matching {
         flags.insert(Flags::CLASS_MISMATCH);
     }
     // The second digit over 5 (a first digit other than 2 to 5 is flagged by the table).
@@ -217,7 +226,7 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
         verdict,
         scope,
         code,
-        enhanced,
+        enhanced: EnhancedCode::from_word(enhanced),
         flags,
         batch_size: batch_size(verdict, ctx),
         lines: reply.line_count(),
@@ -237,20 +246,21 @@ fn batch_size(verdict: Verdict, ctx: &Context) -> u32 {
 }
 
 /// The verdict on a 4xx or 5xx reply to RCPT or a message command (`own`: its first digit's;
-/// `matching`: its enhanced code, if the class matches the code).
+/// `matching`: its enhanced code's word if the class matches the code, else 0).
 #[inline(always)]
 fn limit_verdict(
     reply: &Reply<'_>,
     ctx: &Context,
     flags: &mut Flags,
     scope: Scope,
-    matching: Option<EnhancedCode>,
+    matching: u32,
     own: Verdict,
 ) -> Verdict {
     let code = reply.code();
     let accepted = ctx.accepted_recipients;
     // X.5.3 (RFC 3463).
-    let too_many_recipients = matching.is_some_and(|e| matches!(e.parts(), (_, 5, 3)));
+    let too_many_recipients = matches!(EnhancedCode::parts_of_word(matching), [_, 5, 3]);
+    let matching = EnhancedCode::from_word(matching);
     if ctx.command == Command::Rcpt {
         if (code == 452 && matching.is_none()) || too_many_recipients {
             // RFC 5321 4.5.3.1.10. With nothing accepted, resending at once would loop.

@@ -27,10 +27,7 @@ fn context_from_c(c: &smtp_context) -> Result<Context, smtp_verdict_status> {
 /// An enhanced code as the C structs carry it: class, subject, detail, all 0 for none.
 #[inline(always)]
 pub(super) fn enhanced_to_c(e: Option<EnhancedCode>) -> [u32; 3] {
-    e.map_or([0; 3], |e| {
-        let (class, subject, detail) = e.parts();
-        [class.into(), subject.into(), detail.into()]
-    })
+    EnhancedCode::parts_of_word(EnhancedCode::word_of(e))
 }
 
 pub(super) fn result_to_c(c: &Classification) -> smtp_result {

@@ -150,8 +150,15 @@ impl<'a> Parser<&'a [u8]> for ReplyCode {
         i: &'a [u8],
     ) -> nom::PResult<OM, &'a [u8], (u16, [u8; 2]), ()> {
         match i {
-            [a @ b'0'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9', rest @ ..] => {
-                let [a, b, c] = [a - b'0', b - b'0', c - b'0'];
+            [a, b, c, rest @ ..] => {
+                // All three digits in one test: each byte less '0' is 0 to 9 or has a high bit
+                // set, itself or plus 0x76. A borrow or carry between bytes starts at a byte
+                // that fails already (the test below tries every three bytes).
+                let d = u32::from_le_bytes([*a, *b, *c, b'0']).wrapping_sub(0x3030_3030);
+                if (d | d.wrapping_add(0x7676_7676)) & 0x8080_8080 != 0 {
+                    return Err(nom::Err::Error(OM::Error::bind(|| ())));
+                }
+                let [a, b, c, _] = d.to_le_bytes();
                 let code = u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c);
                 Ok((rest, OM::Output::bind(|| (code, [a, b]))))
             }
@@ -281,6 +288,27 @@ pub(super) fn reply_line(line: &[u8]) -> Option<Line> {
 mod tests {
     use super::*;
     use crate::EnhancedCode;
+
+    #[test]
+    fn reply_code_is_three_digits_for_every_three_bytes() {
+        for n in 0..1u32 << 24 {
+            let [a, b, c, _] = n.to_le_bytes();
+            let digits = [a, b, c].iter().all(u8::is_ascii_digit);
+            let line = [a, b, c, b' '];
+            match ReplyCode.parse(&line[..]) {
+                Ok((rest, (code, [d0, d1]))) => {
+                    assert!(digits, "{a:#x} {b:#x} {c:#x}");
+                    let want = [a, b, c].map(|d| u16::from(d - b'0'));
+                    assert_eq!(code, want[0] * 100 + want[1] * 10 + want[2]);
+                    assert_eq!(
+                        (u16::from(d0), u16::from(d1), rest),
+                        (want[0], want[1], &b" "[..])
+                    );
+                }
+                Err(_) => assert!(!digits, "{a:#x} {b:#x} {c:#x}"),
+            }
+        }
+    }
 
     #[test]
     fn reply_lines() {

@@ -108,8 +108,34 @@ impl Command {
     ];
 
     /// The command with this number, if there is one (numbers are those of the C ABI).
+    // A match, not an index into `ALL`: the compiler turns it into a range check, where the
+    // table was a load on every C call.
     pub fn from_u32(n: u32) -> Option<Command> {
-        Command::ALL.get(usize::try_from(n).ok()?).copied()
+        Some(match n {
+            0 => Command::Unknown,
+            1 => Command::Greeting,
+            2 => Command::Ehlo,
+            3 => Command::Helo,
+            4 => Command::Lhlo,
+            5 => Command::StartTls,
+            6 => Command::Auth,
+            7 => Command::Mail,
+            8 => Command::Rcpt,
+            9 => Command::Data,
+            10 => Command::DataEnd,
+            11 => Command::Bdat,
+            12 => Command::BdatLast,
+            13 => Command::Rset,
+            14 => Command::Vrfy,
+            15 => Command::Expn,
+            16 => Command::Help,
+            17 => Command::Noop,
+            18 => Command::Quit,
+            19 => Command::Etrn,
+            20 => Command::Burl,
+            21 => Command::BurlLast,
+            _ => return None,
+        })
     }
 }
 
@@ -522,7 +548,18 @@ pub fn parse(input: &[u8], options: Options) -> Result<Reply<'_>, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::EnhancedCode;
+    use super::{Command, EnhancedCode};
+
+    #[test]
+    fn command_numbers_are_their_places_in_all() {
+        for n in 0..=u32::from(u8::MAX) {
+            assert_eq!(Command::from_u32(n), Command::ALL.get(n as usize).copied());
+        }
+        assert_eq!(Command::from_u32(u32::MAX), None);
+        for (n, command) in Command::ALL.iter().enumerate() {
+            assert_eq!(*command as usize, n);
+        }
+    }
 
     #[test]
     fn enhanced_code_parts_round_trip() {

@@ -406,23 +406,20 @@ impl EnhancedCode {
     /// Whether `word` is the word of a code [`EnhancedCode::new`] accepts (a scanner's words
     /// may come back from foreign memory).
     pub(crate) const fn is_valid_word(word: u32) -> bool {
-        valid_parts(
-            word >> (2 * PART_BITS),
-            word >> PART_BITS & PART_MASK,
-            word & PART_MASK,
-        )
+        let [class, subject, detail] = EnhancedCode::parts_of_word(word);
+        valid_parts(class, subject, detail)
     }
     /// 2 (success), 4 (persistent transient failure) or 5 (permanent failure).
     pub const fn class(self) -> u8 {
-        (self.0.get() >> (2 * PART_BITS)) as u8
+        EnhancedCode::parts_of_word(self.0.get())[0] as u8
     }
     /// 0 to 999: what the code is about (RFC 3463 section 3: 1 addressing, 5 protocol, ...).
     pub const fn subject(self) -> u16 {
-        (self.0.get() >> PART_BITS & PART_MASK) as u16
+        EnhancedCode::parts_of_word(self.0.get())[1] as u16
     }
     /// 0 to 999: the condition within the subject.
     pub const fn detail(self) -> u16 {
-        (self.0.get() & PART_MASK) as u16
+        EnhancedCode::parts_of_word(self.0.get())[2] as u16
     }
     /// `(class, subject, detail)`, to match on.
     pub const fn parts(self) -> (u8, u16, u16) {

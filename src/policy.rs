@@ -260,9 +260,8 @@ fn limit_verdict(
     let accepted = ctx.accepted_recipients;
     // X.5.3 (RFC 3463).
     let too_many_recipients = matches!(EnhancedCode::parts_of_word(matching), [_, 5, 3]);
-    let matching = EnhancedCode::from_word(matching);
     if ctx.command == Command::Rcpt {
-        if (code == 452 && matching.is_none()) || too_many_recipients {
+        if (code == 452 && matching == 0) || too_many_recipients {
             // RFC 5321 4.5.3.1.10. With nothing accepted, resending at once would loop.
             if accepted >= 1 {
                 Verdict::BatchLimit
@@ -270,7 +269,7 @@ fn limit_verdict(
                 Verdict::Retry
             }
         } else if code == 552
-            && matching.is_none()
+            && matching == 0
             && !ctx.options.contains(Options::PERMANENT_552)
             && accepted >= 1
         {
@@ -284,7 +283,7 @@ fn limit_verdict(
     } else if accepted >= 1
         && ctx.limited_recipients >= 1
         && scope == Scope::Transaction
-        && (matching.is_none() || too_many_recipients)
+        && (matching == 0 || too_many_recipients)
     {
         // POLICY.md names the last BDAT; Exim answers whichever chunk follows the refused
         // RCPT, and a bounce there would lose every recipient of the transaction. Exim's

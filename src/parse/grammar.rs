@@ -203,11 +203,11 @@ impl<'a> Parser<&'a [u8]> for Part {
     }
 }
 
-/// `class "." DIGIT "." DIGIT` followed by SP: the shape of most enhanced codes (224 of the 231
-/// lines with one in the vectors), as a word. A terminal of its own, as [`ReplyCode`] is: a few tests
-/// on fixed offsets where the general rule, [`any_enhanced_code`], took a terminal per byte
-/// and a digit count per part. It accepts nothing that rule does not, with the same value
-/// (a test tries every short input over the bytes that matter).
+/// `class "." DIGIT "." DIGIT` followed by SP: the shape of most enhanced codes (224 of the
+/// 231 lines with one in the vectors), as a word. A terminal of its own, as [`ReplyCode`] is:
+/// a few tests at fixed offsets, where the general rule, [`any_enhanced_code`], takes a
+/// terminal per byte and a digit count per part. It accepts nothing that rule does not, with
+/// the same value (a test tries every short input over the bytes that matter).
 #[derive(Clone, Copy)]
 pub(super) struct OneDigitParts;
 

@@ -1,4 +1,4 @@
-//! Where lines end: the first LF of a line (16 bytes at a time, two words for a short line),
+//! Where lines end: the first LF of a line (64 bytes at a time, two words for a short line),
 //! and the plain continuation lines of a multiline reply, found eight bytes at a time.
 
 use crate::MAX_REPLY_LEN;
@@ -111,12 +111,12 @@ pub(super) fn lfs_in(word: u64) -> u64 {
 }
 
 /// The first LF in `hay`. Reply lines are short: one of fewer than 16 bytes is read as two
-/// words; the first 128 bytes of a longer one are tested 16 at a time for any LF (one SSE2
-/// compare each, made by the compiler from safe code), the last 16 overlapping the ones
-/// before, and memchr's SSE2 search finds the LF in the block that holds one; the rest of a
-/// long line goes to memchr itself. (memchr's SSE2 search over the first 128 bytes, before:
-/// 10 instructions more per short reply, 6 per enhanced one, for its alignment and unrolled
-/// loop, which pays only on long lines.)
+/// words; the first 128 bytes of a longer one are read as two groups of 64, each four 16-byte
+/// blocks (the last block of a short line overlapping the ones before) whose LF bits are
+/// joined into one word, so a line of up to 64 bytes costs the same whatever its length,
+/// with one branch; the rest of a long line goes to memchr. (Before: one block at a time,
+/// the loop's exit a branch that mispredicted as line lengths vary, then memchr's search of
+/// the block with the LF: 10 instructions more a reply.)
 #[inline(always)]
 pub(super) fn find_lf(hay: &[u8]) -> Option<usize> {
     const SHORT: usize = 128;
@@ -135,52 +135,81 @@ pub(super) fn find_lf(hay: &[u8]) -> Option<usize> {
             None
         };
     }
-    let near = &hay[..len.min(SHORT)];
-    // One place that locates the LF in its block, for the compiler inlines memchr's search
-    // there once (at the overlapping last block it called it: 30 instructions a reply).
-    let (offset, block) = 'found: {
-        let mut blocks = near.chunks_exact(16);
-        for (k, block) in blocks.by_ref().enumerate() {
-            let block = block.try_into().ok()?;
-            if has_lf(block) {
-                break 'found (16 * k, block);
-            }
+    for group in [0, 64] {
+        let (start, lfs) = lfs_in_group(hay, group);
+        if lfs != 0 {
+            return Some(start + lfs.trailing_zeros() as usize);
         }
-        // The last 16 bytes, whose first ones were searched.
-        if !blocks.remainder().is_empty() {
-            let last = near.last_chunk()?;
-            if has_lf(last) {
-                break 'found (near.len() - 16, last);
-            }
-        }
-        if len <= SHORT {
+        if len <= group + 64 {
             return None;
         }
-        return memchr::memchr(b'\n', &hay[SHORT..]).map(|i| SHORT + i);
-    };
-    lf_in_block(block).map(|i| offset + i)
-}
-
-/// True if `block` holds an LF: the compiler makes that an SSE2 compare per 16 bytes.
-#[inline(always)]
-fn has_lf(block: &[u8; 16]) -> bool {
-    block.iter().fold(false, |any, &b| any | (b == b'\n'))
-}
-
-/// Where the LF is in a block known to hold one.
-#[inline(always)]
-fn lf_in_block(block: &[u8; 16]) -> Option<usize> {
-    // SSE2 is part of every x86_64 target, so `new` never fails; if it did, memchr searches.
-    #[cfg(target_arch = "x86_64")]
-    if let Some(sse2) = memchr::arch::x86_64::sse2::memchr::One::new(b'\n') {
-        return sse2.find(block);
     }
-    memchr::memchr(b'\n', block)
+    memchr::memchr(b'\n', &hay[SHORT..]).map(|i| SHORT + i)
 }
+
+/// The LFs among the 64 bytes of `hay` from `group` (`hay` holds at least 16 bytes), as bits
+/// counted from the returned start: `group`, or the last 16 bytes' start if fewer remain.
+/// Blocks that would pass the end are the last 16 bytes instead, whose first ones hold no LF
+/// when `group` is past them (the group before found none).
+#[inline(always)]
+fn lfs_in_group(hay: &[u8], group: usize) -> (usize, u64) {
+    let len = hay.len();
+    let start = group.min(len.saturating_sub(16));
+    let mut lfs = 0;
+    for end in [group + 16, group + 32, group + 48, group + 64] {
+        let before_end = &hay[..len.min(end)];
+        if let Some(block) = before_end.last_chunk() {
+            lfs |= u64::from(lf_mask(block)) << (before_end.len() - 16 - start);
+        }
+    }
+    (start, lfs)
+}
+
+/// Bit i set if `block[i]` is an LF: one SSE2 compare and mask (part of every x86_64 target),
+/// through safe_arch, for core::arch's intrinsics are unsafe to call.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn lf_mask(block: &[u8; 16]) -> u32 {
+    use safe_arch::{
+        cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+    let lfs = cmp_eq_mask_i8_m128i(load_unaligned_m128i(block), set_splat_i8_m128i(b'\n' as i8));
+    move_mask_i8_m128i(lfs) as u32
+}
+
+/// [`lf_mask`] a byte at a time, where there is no SSE2 (and to test the one there is).
+#[cfg_attr(
+    all(target_arch = "x86_64", target_feature = "sse2", not(test)),
+    allow(dead_code)
+)]
+#[inline(always)]
+fn lf_mask_bytes(block: &[u8; 16]) -> u32 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |mask, (i, &b)| mask | (u32::from(b == b'\n') << i))
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+use lf_mask_bytes as lf_mask;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lf_mask_is_the_bytes_mask() {
+        // Each byte value at each position, among LFs or among other bytes.
+        for background in [b'x', b'\n'] {
+            for at in 0..16 {
+                for byte in 0..=255 {
+                    let mut block = [background; 16];
+                    block[at] = byte;
+                    assert_eq!(lf_mask(&block), lf_mask_bytes(&block), "{block:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn find_lf_agrees_with_memchr() {

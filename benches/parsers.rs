@@ -37,6 +37,8 @@
 //! is left out when there are no vectors. `SMTP_BENCH_CORPUS_MAX=N` leaves out its inputs
 //! longer than N bytes (row `corpus_up_to_max`): with 4095, the length-limit vectors, which
 //! smtp-proto stops reading at its 4,096-byte cap and smtp-verdict reads to the end.
+//! `SMTP_BENCH_CORPUS_MIN=N` keeps only the inputs longer than N bytes (row `corpus_over_min`):
+//! with 4095, those vectors alone.
 
 use std::hint::black_box;
 
@@ -159,13 +161,20 @@ fn categories() -> Vec<Category> {
     ];
     let mut corpus = corpus();
     let mut name = "corpus";
-    // A diagnostic, not a category of its own (module documentation).
+    // Diagnostics, not categories of their own (module documentation).
     if let Some(max) = std::env::var("SMTP_BENCH_CORPUS_MAX")
         .ok()
         .and_then(|max| max.parse::<usize>().ok())
     {
         corpus.retain(|i| i.bytes.len() <= max);
         name = "corpus_up_to_max";
+    }
+    if let Some(min) = std::env::var("SMTP_BENCH_CORPUS_MIN")
+        .ok()
+        .and_then(|min| min.parse::<usize>().ok())
+    {
+        corpus.retain(|i| i.bytes.len() > min);
+        name = "corpus_over_min";
     }
     if !corpus.is_empty() {
         cats.push(Category {

@@ -70,7 +70,12 @@ impl<'a, P: Fn(u8) -> bool> Parser<&'a [u8]> for While<P> {
     type Error = ();
     #[inline(always)]
     fn process<OM: OutputMode>(&mut self, i: &'a [u8]) -> nom::PResult<OM, &'a [u8], &'a [u8], ()> {
-        let n = i.iter().position(|&b| !(self.0)(b)).unwrap_or(i.len());
+        // Most runs are empty (the text after an enhanced code starts at once): that case
+        // is told by its first byte, without entering the loop.
+        let n = match i {
+            [b, ..] if (self.0)(*b) => i.iter().position(|&b| !(self.0)(b)).unwrap_or(i.len()),
+            _ => 0,
+        };
         let (taken, rest) = i.split_at(n);
         Ok((rest, OM::Output::bind(|| taken)))
     }
@@ -105,8 +110,6 @@ macro_rules! rule {
         }
     };
 }
-
-rule!(Separator, separator, bool);
 
 /// `class = "2" / "4" / "5"`, as its value.
 #[inline(always)]
@@ -282,7 +285,12 @@ pub(super) fn text(i: &[u8]) -> PResult<'_, &[u8]> {
 /// RFC 3463), read from `line`, which ends at its first LF. `None`: not a reply line.
 #[inline(always)]
 pub(super) fn reply_line(line: &[u8]) -> Option<Line> {
-    let Ok((i, ((code, digits), last))) = (ReplyCode, Separator).parse(line) else {
+    // `(code, separator)` as two steps, not nom's pair: through the pair's joined result the
+    // separator's answer was tested again once known (22 of 293 instructions per reply).
+    let Ok((i, (code, digits))) = ReplyCode.parse(line) else {
+        return None;
+    };
+    let Ok((i, last)) = separator(i) else {
         return None;
     };
     // `opt(enhanced_code)`, with the rule called directly: through nom's `Parser` for

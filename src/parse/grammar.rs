@@ -272,13 +272,13 @@ pub(super) fn any_enhanced_code(i: &[u8]) -> PResult<'_, u32> {
 /// ends at its first LF, so the line end is its last one or two bytes).
 #[inline(always)]
 pub(super) fn text(i: &[u8]) -> PResult<'_, &[u8]> {
-    let len = match i {
-        [.., b'\r', b'\n'] => i.len() - 2,
-        [.., b'\n'] => i.len() - 1,
-        _ => return Err(nom::Err::Error(())),
-    };
-    let (text, end) = i.split_at(len);
-    Ok((end, text))
+    // The line end's length from the patterns, not `split_at` after them: its bounds check
+    // stayed, a compare and branch per line.
+    match i {
+        [text @ .., b'\r', b'\n'] => Ok((&i[text.len()..], text)),
+        [text @ .., b'\n'] => Ok((&i[text.len()..], text)),
+        _ => Err(nom::Err::Error(())),
+    }
 }
 
 /// `reply-line = code separator [enhanced-code *(SP / HTAB)] text line-end` (RFC 5321 4.2,

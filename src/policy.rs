@@ -213,10 +213,13 @@ pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
         flags.insert(Flags::CLOSE_CONNECTION);
         scope = Scope::Session;
         verdict = Verdict::Retry;
-    } else if base.checks & POSITIVE != 0 && reply.has_negative_line() {
-        verdict = Verdict::Retry;
     } else if base.checks & LIMITS != 0 {
         verdict = limit_verdict(reply, ctx, &mut flags, scope, matching, verdict);
+    } else {
+        // A positive reply with a negative line (no row has both checks), told without a
+        // branch: whether a reply is positive varies from one reply to the next.
+        let retry = (base.checks & POSITIVE != 0) & reply.has_negative_line();
+        verdict = if retry { Verdict::Retry } else { verdict };
     }
     if base.checks & NEEDS_RECIPIENTS != 0 && ctx.accepted_recipients == 0 {
         flags.insert(Flags::NO_RECIPIENTS);

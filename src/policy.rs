@@ -175,6 +175,16 @@ const OUTCOMES: [Outcome; 2 * Command::ALL.len() * FIRST_DIGITS] = {
     table
 };
 
+// `classify` tells a positive reply's negative line only where the limit rules do not apply:
+// a row with both checks would lose one of them.
+const _: () = {
+    let mut i = 0;
+    while i < OUTCOMES.len() {
+        assert!(OUTCOMES[i].checks & (POSITIVE | LIMITS) != POSITIVE | LIMITS);
+        i += 1;
+    }
+};
+
 fn outcome_index(command: Command, first_digit: u16, options: Options) -> usize {
     let lmtp = options.contains(Options::LMTP) as usize;
     (lmtp * Command::ALL.len() + command as usize) * FIRST_DIGITS + first_digit as usize

@@ -25,9 +25,15 @@ echo "lintian: $(grep -c '^[EW]:' "$out/lintian.log" || true) errors or warnings
 
 dpkg -i "${debs[@]}" >/dev/null
 lib=$(dpkg -L libsmtp-verdict0 | grep 'libsmtp_verdict\.so\.[0-9.]*$' | head -1)
-objdump -T "$lib" | grep -q 'SMTP_VERDICT_0.1 *smtp_classify_reply$' || fail "$lib: smtp_classify_reply has no version"
+# Outputs are captured before grep: under pipefail, `cmd | grep -q` fails whenever grep exits
+# on its first match before cmd has written everything (cmd dies of SIGPIPE), a race that
+# failed CI once.
+symbols=$(objdump -T "$lib")
+grep -q 'SMTP_VERDICT_0.1 *smtp_classify_reply$' <<<"$symbols" || fail "$lib: smtp_classify_reply has no version"
 make -s -C examples-c PKG=1 BUILD="$out/examples" >/dev/null
-ldd "$out/examples/classify" | grep -q "$lib" || ldd "$out/examples/classify" | grep -q 'libsmtp_verdict.so' || fail "classify is not linked to the packaged library"
+linked=$(ldd "$out/examples/classify")
+grep -qF "$lib" <<<"$linked" || grep -q 'libsmtp_verdict\.so' <<<"$linked" ||
+    fail "classify is not linked to the packaged library $lib: $linked"
 "$out/examples/classify" -c RCPT -a 3 '552 too many recipients' | grep '^batch-limit' >/dev/null || fail "classify (package)"
 cc -std=c99 -Wall -Wextra -Wpedantic -Werror $(pkg-config --cflags smtp_verdict) -o "$out/version" \
     tests/install/version.c $(pkg-config --libs smtp_verdict)

@@ -153,24 +153,32 @@ const fn outcome(command: Command, first_digit: u16, lmtp: bool) -> Outcome {
     }
 }
 
-/// First digits a code can have: a row of [`OUTCOMES`] per command holds one outcome each.
-const FIRST_DIGITS: usize = 10;
+/// Slots per command for the code's first digit: 10 digits, padded to a power of two so that
+/// the index needs no bounds check.
+const FIRST_DIGITS: usize = 16;
 
-/// [`outcome`] for every command, first digit and LMTP or not, indexed by [`outcome_index`].
-const OUTCOMES: [Outcome; 2 * Command::ALL.len() * FIRST_DIGITS] = {
+/// [`outcome`] for LMTP or not, every command and first digit: `OUTCOMES[lmtp][command][digit]`.
+const OUTCOMES: [[[Outcome; FIRST_DIGITS]; Command::ALL.len()]; 2] = {
     let placeholder = Outcome {
         verdict: Verdict::Retry,
         scope: Scope::Session,
         flags: 0,
         checks: 0,
     };
-    let mut table = [placeholder; 2 * Command::ALL.len() * FIRST_DIGITS];
-    let mut i = 0;
-    while i < table.len() {
-        let command = Command::ALL[i / FIRST_DIGITS % Command::ALL.len()];
-        let lmtp = i >= Command::ALL.len() * FIRST_DIGITS;
-        table[i] = outcome(command, (i % FIRST_DIGITS) as u16, lmtp);
-        i += 1;
+    let mut table = [[[placeholder; FIRST_DIGITS]; Command::ALL.len()]; 2];
+    let mut lmtp = 0;
+    while lmtp < 2 {
+        let mut command = 0;
+        while command < Command::ALL.len() {
+            let mut digit = 0;
+            while digit < 10 {
+                table[lmtp][command][digit] =
+                    outcome(Command::ALL[command], digit as u16, lmtp == 1);
+                digit += 1;
+            }
+            command += 1;
+        }
+        lmtp += 1;
     }
     table
 };
@@ -178,23 +186,28 @@ const OUTCOMES: [Outcome; 2 * Command::ALL.len() * FIRST_DIGITS] = {
 // `classify` tells a positive reply's negative line only where the limit rules do not apply:
 // a row with both checks would lose one of them.
 const _: () = {
-    let mut i = 0;
-    while i < OUTCOMES.len() {
-        assert!(OUTCOMES[i].checks & (POSITIVE | LIMITS) != POSITIVE | LIMITS);
-        i += 1;
+    let mut lmtp = 0;
+    while lmtp < 2 {
+        let mut command = 0;
+        while command < Command::ALL.len() {
+            let mut digit = 0;
+            while digit < FIRST_DIGITS {
+                let checks = OUTCOMES[lmtp][command][digit].checks;
+                assert!(checks & (POSITIVE | LIMITS) != POSITIVE | LIMITS);
+                digit += 1;
+            }
+            command += 1;
+        }
+        lmtp += 1;
     }
 };
-
-fn outcome_index(command: Command, first_digit: u16, options: Options) -> usize {
-    let lmtp = options.contains(Options::LMTP) as usize;
-    (lmtp * Command::ALL.len() + command as usize) * FIRST_DIGITS + first_digit as usize
-}
 
 #[inline(always)]
 pub(crate) fn classify(reply: &Reply<'_>, ctx: &Context) -> Classification {
     let code = reply.code();
     let first_digit = reply.first_digit();
-    let base = OUTCOMES[outcome_index(ctx.command, first_digit, ctx.options)];
+    let lmtp = usize::from(ctx.options.contains(Options::LMTP));
+    let base = OUTCOMES[lmtp][ctx.command as usize][usize::from(first_digit) % FIRST_DIGITS];
     let mut verdict = base.verdict;
     let mut scope = base.scope;
     let mut flags = reply.flags().union(Flags(u32::from(base.flags)));
